@@ -1,0 +1,1 @@
+"""Salesflow: a B2B sales-process backend that enforces the sales SOP."""

@@ -1,0 +1,78 @@
+"""Login and the caller's own identity."""
+
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import OAuth2PasswordRequestForm
+
+from app.auth import service
+from app.auth.schemas import MeRead, TokenResponse
+from app.core.clock import utcnow
+from app.core.deps import AppSettings, Conn, CurrentPrincipal
+from app.core.errors import Unauthorized
+from app.core.http import forbid_unknown_query_params
+from app.core.json import JsonResponse
+from app.core.routing import problems
+from app.users.repository import users_table
+
+router = APIRouter(
+    prefix="/api/v1", tags=["auth"], dependencies=[Depends(forbid_unknown_query_params)]
+)
+
+
+@router.post(
+    "/auth/token",
+    response_model=TokenResponse,
+    responses=problems(400, 401, 422, 429, 503),
+)
+async def issue_token(
+    request: Request,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    settings: AppSettings,
+) -> JsonResponse:
+    """OAuth2 password flow: trade an e-mail (`username`) and password for a bearer token.
+
+    Repeated failures from one client for one address are refused with 429 for a while;
+    the window slides, so the real user is never locked out for good.
+    """
+    client = request.client.host if request.client else "unknown"
+    now = utcnow()
+    db = request.app.state.db
+    async with db.transaction() as conn:
+        await service.check_rate_limit(conn, settings, form.username, client, now)
+        try:
+            token, expires_in = await service.authenticate(
+                conn, settings, form.username, form.password, client, now
+            )
+        except Unauthorized:
+            await service.record_failure(conn, form.username, client, now)
+            failed = True
+        else:
+            failed = False
+    if failed:
+        raise Unauthorized("Incorrect e-mail or password.")
+    return JsonResponse(
+        {"access_token": token, "token_type": "bearer", "expires_in": expires_in},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get("/me", response_model=MeRead, responses=problems(400, 401, 422, 503))
+async def get_me(conn: Conn, principal: CurrentPrincipal) -> JsonResponse:
+    """Who the credentials belong to: a user (with role and team) or an API key (with scopes)."""
+    body: dict[str, object] = {
+        "kind": principal.kind,
+        "id": principal.id,
+        "name": principal.name,
+        "role": principal.role,
+        "team_id": principal.team_id,
+        "scopes": sorted(principal.scopes),
+    }
+    if principal.kind == "user":
+        statement = sa.select(
+            users_table.c.email, users_table.c.seniority, users_table.c.last_login_at
+        ).where(users_table.c.id == principal.id)
+        row = (await conn.execute(statement)).mappings().one()
+        body.update(row)
+    return JsonResponse(body)

@@ -1,0 +1,190 @@
+"""The `salesflow` command: serve, migrate, write the OpenAPI document, administer."""
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.core.config import get_settings
+from app.core.enums import Role
+
+cli = typer.Typer(help="Salesflow: the sales-process backend.", no_args_is_help=True)
+
+
+def _migrate_to_head() -> None:
+    from alembic import command
+    from app.ops.migrations import alembic_config
+
+    command.upgrade(alembic_config(get_settings().database_url), "head")
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply every pending database migration."""
+    _migrate_to_head()
+    typer.echo("database schema is at head")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    migrate_first: Annotated[
+        bool, typer.Option("--migrate/--no-migrate", help="Apply migrations before serving.")
+    ] = True,
+) -> None:
+    """Apply migrations, then serve the API with uvicorn."""
+    import uvicorn
+
+    settings = get_settings()
+    if migrate_first:
+        _migrate_to_head()
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+@cli.command()
+def openapi(
+    output: Annotated[Path, typer.Option(help="Where to write the document.")] = Path(
+        "openapi/openapi.json"
+    ),
+) -> None:
+    """Write the OpenAPI document that the running service serves."""
+    from app.main import create_app
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render_openapi(create_app().openapi()))
+    typer.echo(f"wrote {output}")
+
+
+def render_openapi(document: dict[str, object]) -> str:
+    return json.dumps(document, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+@cli.command("create-user")
+def create_user(
+    email: Annotated[str, typer.Option(help="Login e-mail.")],
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, help="At least 12 characters.")
+    ],
+    role: Annotated[Role, typer.Option(help="The user's role.")] = Role.rep,
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+) -> None:
+    """Create a user (the first admin, typically) directly in the database."""
+    from app.users.service import create_user_directly
+
+    user = asyncio.run(create_user_directly(email=email, password=password, role=role, name=name))
+    typer.echo(f"created {user['role']} {user['email']} ({user['id']})")
+
+
+@cli.command("seed-demo")
+def seed_demo(
+    password: Annotated[
+        str, typer.Option(help="Password for every demo user (12+ characters).")
+    ] = "salesflow-demo-2026",
+) -> None:
+    """Fill the database with a demo company: people, customers in every tier, deals in
+    every stage, tickets on the SLA clocks."""
+    from app.demo import seed_demo as seed
+
+    async def run():  # type: ignore[no-untyped-def]
+        db = _database()
+        try:
+            async with db.transaction() as conn:
+                return await seed(conn, password)
+        finally:
+            await db.dispose()
+
+    company = asyncio.run(run())
+    typer.echo(
+        f"demo company: {company.customers} customers, {company.deals} deals, "
+        f"{company.tickets} tickets; every user's password is {company.password!r}"
+    )
+    for handle, email in company.users.items():
+        typer.echo(f"  {handle:<14} {email}")
+
+
+@cli.command("recompute-tiers")
+def recompute_tiers() -> None:
+    """Re-tier every customer (RFM, lifecycle) in one set-based statement."""
+    from app.core.clock import utcnow
+    from app.customers.tiering import recompute_all
+    from app.rules.customers import DEFAULT_CUSTOMER_POLICY
+
+    async def run() -> int:
+        db = _database()
+        try:
+            async with db.transaction() as conn:
+                return await recompute_all(conn, utcnow(), DEFAULT_CUSTOMER_POLICY)
+        finally:
+            await db.dispose()
+
+    typer.echo(f"re-tiered {asyncio.run(run())} customers")
+
+
+@cli.command("run-triggers")
+def run_triggers() -> None:
+    """Open the time-driven tasks: renewals 90 days ahead, dormant-customer reactivation."""
+    from app.core.clock import utcnow
+    from app.customers.triggers import run_time_triggers
+    from app.rules.tasks import DEFAULT_TASK_TRIGGER_POLICY
+
+    async def run():  # type: ignore[no-untyped-def]
+        db = _database()
+        try:
+            async with db.transaction() as conn:
+                return await run_time_triggers(conn, utcnow(), DEFAULT_TASK_TRIGGER_POLICY)
+        finally:
+            await db.dispose()
+
+    result = asyncio.run(run())
+    typer.echo(f"opened {result.renewals} renewal and {result.reactivations} reactivation tasks")
+
+
+@cli.command("sla-sweep")
+def sla_sweep() -> None:
+    """Record due SLA breaches and at-risk warnings once, escalating each breach once."""
+    from app.core.clock import utcnow
+    from app.tickets.sweeper import sweep
+
+    async def run():  # type: ignore[no-untyped-def]
+        db = _database()
+        try:
+            return await sweep(db, utcnow())
+        finally:
+            await db.dispose()
+
+    result = asyncio.run(run())
+    typer.echo(
+        f"examined {result.examined} tickets: {result.breaches} breaches, "
+        f"{result.warnings} at-risk warnings"
+    )
+
+
+def _database():  # type: ignore[no-untyped-def]
+    from app.core.db import Database, create_engine
+
+    settings = get_settings()
+    return Database(create_engine(settings))
+
+
+def main() -> None:
+    from app.core.errors import ServiceError
+
+    try:
+        cli()
+    except ServiceError as error:
+        details = "; ".join(f"{e.field or ''}: {e.message}" for e in error.errors)
+        typer.echo(f"error: {error.detail}" + (f" ({details})" if details else ""), err=True)
+        raise SystemExit(2) from None

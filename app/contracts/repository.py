@@ -1,0 +1,112 @@
+"""Every query for contracts and what hangs off them: milestones, deliveries, change requests."""
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.contracts.schemas import ChangeRequestRead, ContractRead, DeliveryRead, MilestoneRecord
+from app.core.access import Kind
+from app.core.crud import Row, TableRepository
+from app.core.errors import Conflict, not_found
+from app.core.ids import new_id
+from app.core.pagination import sort_keys
+from app.core.problems import register_constraint
+from app.deals.repository import deals, deals_table
+from app.models import Contract, ContractChangeRequest, Delivery, PaymentMilestone
+
+contracts_table: sa.Table = Contract.__table__  # type: ignore[attr-defined]
+milestones_table: sa.Table = PaymentMilestone.__table__  # type: ignore[attr-defined]
+deliveries_table: sa.Table = Delivery.__table__  # type: ignore[attr-defined]
+changes_table: sa.Table = ContractChangeRequest.__table__  # type: ignore[attr-defined]
+
+contracts = TableRepository(
+    contracts_table, Kind.contracts, "contract", list(ContractRead.model_fields)
+)
+
+CONTRACT_SORTS = sort_keys(("created_at", ("created_at",)), ("updated_at", ("updated_at",)))
+
+register_constraint(
+    "uq_contracts_quote_version_id",
+    Conflict,
+    "A contract already exists for this quote version.",
+    "quote_id",
+)
+
+
+class Children:
+    """Reads and writes one kind of record that belongs to a contract."""
+
+    def __init__(self, table: sa.Table, label: str, read_columns: Sequence[str], order: str):
+        self.table = table
+        self.label = label
+        self.columns = [table.c[name] for name in read_columns]
+        self.order = (table.c[order], table.c.id)
+
+    async def of(self, conn: AsyncConnection, contract_id: uuid.UUID) -> list[Row]:
+        statement = (
+            sa.select(*self.columns)
+            .where(self.table.c.contract_id == contract_id)
+            .order_by(*self.order)
+        )
+        return list((await conn.execute(statement)).mappings().all())
+
+    async def get(self, conn: AsyncConnection, contract_id: uuid.UUID, ident: uuid.UUID) -> Row:
+        """One child of a contract the caller already holds; 404 for another contract's."""
+        statement = sa.select(*self.columns).where(
+            self.table.c.id == ident, self.table.c.contract_id == contract_id
+        )
+        row = (await conn.execute(statement)).mappings().first()
+        if row is None:
+            raise not_found(self.label, ident)
+        return row
+
+    async def insert_many(
+        self,
+        conn: AsyncConnection,
+        contract_id: uuid.UUID,
+        rows: Sequence[Mapping[str, Any]],
+        at: datetime,
+    ) -> None:
+        stamps = {"contract_id": contract_id, "created_at": at, "updated_at": at}
+        values = [{"id": new_id(), **stamps, **row} for row in rows]
+        await conn.execute(self.table.insert(), values)
+
+    async def insert(
+        self, conn: AsyncConnection, contract_id: uuid.UUID, values: Mapping[str, Any], at: datetime
+    ) -> Row:
+        stamps = {"id": new_id(), "contract_id": contract_id, "created_at": at, "updated_at": at}
+        statement = self.table.insert().values(**stamps, **values).returning(*self.columns)
+        return (await conn.execute(statement)).mappings().one()
+
+    async def update(
+        self, conn: AsyncConnection, ident: uuid.UUID, values: Mapping[str, Any], at: datetime
+    ) -> Row:
+        changes = dict(values, updated_at=at)
+        if "version" in self.table.c:
+            changes["version"] = self.table.c.version + 1
+        statement = (
+            self.table.update()
+            .where(self.table.c.id == ident)
+            .values(**changes)
+            .returning(*self.columns)
+        )
+        return (await conn.execute(statement)).mappings().one()
+
+
+milestones = Children(
+    milestones_table, "payment milestone", list(MilestoneRecord.model_fields), "position"
+)
+deliveries = Children(deliveries_table, "delivery", list(DeliveryRead.model_fields), "created_at")
+change_requests = Children(
+    changes_table, "change request", list(ChangeRequestRead.model_fields), "created_at"
+)
+
+
+async def lock_deal(conn: AsyncConnection, deal_id: uuid.UUID) -> Row:
+    """The contract's deal, locked: its stage moves with the contract, whoever may see it."""
+    statement = sa.select(*deals.columns).where(deals_table.c.id == deal_id).with_for_update()
+    return (await conn.execute(statement)).mappings().one()

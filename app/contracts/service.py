@@ -1,0 +1,278 @@
+"""Contract use cases: create from an accepted quote, read, edit; the pieces every action uses.
+
+Lifecycle actions are in `app.contracts.lifecycle`; deliveries, acceptance, payments and
+change requests in `app.contracts.fulfilment`.
+"""
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.audit.service import record
+from app.contracts import repository as repo
+from app.contracts.schemas import ContractCreate, ContractUpdate, MilestoneInput
+from app.core.access import Kind, Principal, visible
+from app.core.clock import utcnow
+from app.core.crud import Page, Row, require_reference
+from app.core.enums import ContractStatus, DealStage, QuoteStatus
+from app.core.errors import Conflict, ErrorItem, InvalidInput
+from app.core.gates import enforce
+from app.core.http import check_version
+from app.core.pagination import SortKey
+from app.deals.service import move_stage
+from app.quotes import repository as quotes_repo
+from app.rules.contracts import (
+    CONFLICT_CODES,
+    FINAL_CONTRACT_STATUSES,
+    ContractAction,
+    MilestoneSpec,
+    check_contract_action,
+    contract_status_after,
+    days_overdue,
+    deal_stage_after,
+    milestone_amounts,
+    milestone_due_date,
+    validate_milestones,
+)
+from app.rules.policy import DEFAULT_POLICY
+
+POLICY = DEFAULT_POLICY.contracts
+
+# A contract moves its deal on only from the stage right before the one it leads to.
+_DEAL_STAGE_BEFORE = {
+    DealStage.implementation: DealStage.negotiation,
+    DealStage.won: DealStage.implementation,
+}
+
+
+# ------------------------------------------------------------------ shared by actions
+
+
+async def detail(conn: AsyncConnection, contract: Row) -> dict[str, Any]:
+    """The contract with its milestones (and how overdue each is), deliveries and changes."""
+    today = utcnow().date()
+    milestones = [
+        {**m, "overdue_days": days_overdue(m["due_date"], m["paid_at"], today)}
+        for m in await repo.milestones.of(conn, contract["id"])
+    ]
+    return {
+        **contract,
+        "milestones": milestones,
+        "deliveries": await repo.deliveries.of(conn, contract["id"]),
+        "change_requests": await repo.change_requests.of(conn, contract["id"]),
+    }
+
+
+async def lock(
+    conn: AsyncConnection,
+    principal: Principal,
+    contract_id: uuid.UUID,
+    expected_version: int | None,
+) -> Row:
+    """The contract row, locked until commit, at the version `If-Match` names.
+
+    Everything under a contract (milestones, deliveries, change requests) changes under
+    this lock and bumps the contract's version, so its ETag covers the whole aggregate.
+    """
+    principal.require(Kind.contracts, "write")
+    contract = await repo.contracts.get(conn, principal, contract_id, lock=True)
+    check_version(expected_version, contract["version"])
+    return contract
+
+
+def check(contract: Row, action: ContractAction, reason: str | None = None) -> None:
+    enforce(check_contract_action(contract["status"], action, reason=reason), CONFLICT_CODES)
+
+
+async def _refresh_due_dates(conn: AsyncConnection, contract: Row, at: datetime) -> None:
+    """Give each milestone its due date once the event it counts from has happened."""
+    for milestone in await repo.milestones.of(conn, contract["id"]):
+        if milestone["due_date"] is not None:
+            continue
+        due = milestone_due_date(
+            milestone["anchor"],
+            milestone["days_after"],
+            contract["signed_at"],
+            contract["delivered_at"],
+            contract["accepted_at"],
+        )
+        if due is not None:
+            await repo.milestones.update(conn, milestone["id"], {"due_date": due}, at)
+
+
+async def save(
+    conn: AsyncConnection,
+    principal: Principal,
+    contract: Row,
+    changes: Mapping[str, Any],
+    action: str,
+    *,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write the contract's changes and the audit entry; `before`/`after` add the child
+    record an action touched to the entry."""
+    updated = await repo.contracts.update(
+        conn, principal, contract["id"], changes, expected_version=None, current=contract
+    )
+    await _refresh_due_dates(conn, updated, updated["updated_at"])
+    await record(
+        conn,
+        principal,
+        action,
+        "contract",
+        contract["id"],
+        before={**contract, **(before or {})},
+        after={**updated, **(after or {})},
+    )
+    return await detail(conn, updated)
+
+
+async def apply(
+    conn: AsyncConnection,
+    principal: Principal,
+    contract: Row,
+    action: ContractAction,
+    changes: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Save a lifecycle move the caller has checked, with the status it leads to."""
+    status = contract_status_after(contract["status"], action)
+    return await save(conn, principal, contract, {"status": status, **changes}, action.value)
+
+
+async def advance_deal(
+    conn: AsyncConnection, principal: Principal, contract: Row, action: ContractAction, at: datetime
+) -> None:
+    """Signing moves the deal to implementation; acceptance closes it as won."""
+    target = deal_stage_after(action)
+    if target is None:
+        return
+    deal = await repo.lock_deal(conn, contract["deal_id"])
+    expected = _DEAL_STAGE_BEFORE[target]
+    if deal["stage"] != expected:
+        raise Conflict(
+            f"The contract's deal is in stage {deal['stage']}, not {expected}, so it cannot "
+            f"move to {target}.",
+            errors=[ErrorItem("contract.deal_stage_mismatch", f"deal is {deal['stage']}")],
+        )
+    values: dict[str, Any] = {"stage": target, "stage_changed_at": at}
+    if target == DealStage.won:
+        values |= {"closed_at": at, "closed_from_stage": deal["stage"]}
+    reason = f"contract {contract['id']}: {action}"
+    await move_stage(conn, principal, deal, values, reason=reason, at=at)
+
+
+# ------------------------------------------------------------------------- use cases
+
+
+async def _accepted_quote_version(
+    conn: AsyncConnection, principal: Principal, quote_id: uuid.UUID
+) -> tuple[Row, Row]:
+    table = quotes_repo.quotes_table
+    statement = quotes_repo.quotes.select().where(
+        table.c.id == quote_id, visible(principal, Kind.quotes, table)
+    )
+    found = (await conn.execute(statement)).mappings().first()
+    quote = require_reference(found, "quote_id", "quote", quote_id)
+    version = await quotes_repo.current_version(conn, quote)
+    if version["status"] != QuoteStatus.accepted:
+        raise Conflict(
+            f"Quote {quote_id} is {version['status']}; a contract needs an accepted quote.",
+            errors=[ErrorItem("contract.quote_not_accepted", "accept the quote first", "quote_id")],
+        )
+    return quote, version
+
+
+def _check_dates(start: date | None, end: date | None) -> None:
+    if start is not None and end is not None and end < start:
+        raise InvalidInput(
+            f"end_date {end} is before start_date {start}.",
+            errors=[ErrorItem("contract.end_before_start", "ends before it starts", "end_date")],
+        )
+
+
+def _milestone_rows(milestones: Sequence[MilestoneInput], amount: Any) -> list[dict[str, Any]]:
+    specs = [MilestoneSpec(m.kind, m.percent, m.anchor, m.days_after) for m in milestones]
+    enforce(validate_milestones(specs), CONFLICT_CODES)
+    amounts = milestone_amounts(amount, [m.percent for m in milestones])
+    return [
+        {**m.model_dump(), "position": position, "amount": share}
+        for position, (m, share) in enumerate(zip(milestones, amounts, strict=True), 1)
+    ]
+
+
+async def create_contract(
+    conn: AsyncConnection, principal: Principal, data: ContractCreate
+) -> dict[str, Any]:
+    principal.require(Kind.contracts, "write")
+    _check_dates(data.start_date, data.end_date)
+    quote, version = await _accepted_quote_version(conn, principal, data.quote_id)
+    milestone_rows = _milestone_rows(data.milestones, version["total"])
+    contract = await repo.contracts.insert(
+        conn,
+        {
+            **data.model_dump(exclude={"milestones"}),
+            "quote_version_id": version["id"],
+            "deal_id": quote["deal_id"],
+            "customer_id": quote["customer_id"],
+            "owner_id": quote["owner_id"],
+            "status": ContractStatus.draft,
+            "amount": version["total"],
+            "currency": version["currency"],
+        },
+    )
+    await repo.milestones.insert_many(conn, contract["id"], milestone_rows, contract["created_at"])
+    await record(conn, principal, "create", "contract", contract["id"], after=contract)
+    return await detail(conn, contract)
+
+
+async def get_contract(
+    conn: AsyncConnection, principal: Principal, contract_id: uuid.UUID
+) -> dict[str, Any]:
+    principal.require(Kind.contracts, "read")
+    return await detail(conn, await repo.contracts.get(conn, principal, contract_id))
+
+
+async def update_contract(
+    conn: AsyncConnection,
+    principal: Principal,
+    contract_id: uuid.UUID,
+    data: ContractUpdate,
+    expected_version: int | None,
+) -> dict[str, Any]:
+    contract = await lock(conn, principal, contract_id, expected_version)
+    if contract["status"] in FINAL_CONTRACT_STATUSES:
+        raise Conflict(
+            f"The contract is {contract['status']} and can no longer be edited.",
+            errors=[ErrorItem("contract.action_not_allowed", "final status", "status")],
+        )
+    changes = data.changes()
+    merged = {**contract, **changes}
+    _check_dates(merged["start_date"], merged["end_date"])
+    return await save(conn, principal, contract, changes, "update")
+
+
+async def list_contracts(
+    conn: AsyncConnection,
+    principal: Principal,
+    *,
+    filters: dict[str, Any],
+    ending_before: date | None,
+    sort: SortKey,
+    cursor: str | None,
+    limit: int,
+) -> Page:
+    principal.require(Kind.contracts, "read")
+    table = repo.contracts_table
+    where: list[sa.ColumnElement[bool]] = [
+        table.c[name] == value for name, value in filters.items() if value is not None
+    ]
+    if ending_before is not None:
+        where.append(table.c.end_date < ending_before)
+    return await repo.contracts.list(
+        conn, principal, where=where, sort=sort, cursor=cursor, limit=limit
+    )

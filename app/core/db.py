@@ -1,0 +1,125 @@
+"""Engine, connections and the request's unit of work.
+
+The data path is SQLAlchemy Core on one `AsyncConnection` per request: statements are
+built once and cached, rows are read as mappings and serialized straight to JSON
+(see docs/adr/0001-core-data-path.md). One transaction per request, committed before the
+response is sent.
+"""
+
+import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from app.core.config import Settings
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the driver, open transactions, so SAVEPOINTs and rollbacks work.
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
+    url = url or settings.database_url
+    if url.startswith("sqlite"):
+        # SQLite keeps NUMERIC as REAL; 18-digit cents stay exact well past any amount here.
+        warnings.filterwarnings("ignore", r"Dialect sqlite\+aiosqlite does \*not\* support Decimal")
+        engine = create_async_engine(url, echo=settings.db_echo)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        return engine
+    server_settings = {"application_name": "salesflow"}
+    if settings.db_statement_timeout_ms:
+        server_settings["statement_timeout"] = str(settings.db_statement_timeout_ms)
+    return create_async_engine(
+        url,
+        echo=settings.db_echo,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        pool_recycle=1800,
+        connect_args={
+            "timeout": settings.db_connect_timeout_seconds,
+            "server_settings": server_settings,
+        },
+    )
+
+
+class Database:
+    """Owns the engine; hands out one transaction per unit of work."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.begin() as conn:
+            yield conn
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """True when the database cannot be reached, as opposed to refusing a statement."""
+    if isinstance(error, sa_exc.TimeoutError | ConnectionError | OSError):
+        return True
+    if isinstance(error, sa_exc.DBAPIError):
+        return (
+            bool(error.connection_invalidated)
+            or isinstance(error, sa_exc.InterfaceError)
+            or _is_connect_failure(error)
+        )
+    return False
+
+
+def _is_connect_failure(error: sa_exc.DBAPIError) -> bool:
+    orig = getattr(error, "orig", None)
+    cause = getattr(orig, "__cause__", None) or orig
+    return isinstance(cause, ConnectionError | OSError) or type(cause).__name__ in {
+        "CannotConnectNowError",
+        "ConnectionDoesNotExistError",
+        "TooManyConnectionsError",
+        "AdminShutdownError",
+    }
+
+
+def constraint_name(error: sa_exc.IntegrityError) -> str | None:
+    """The violated constraint's name (PostgreSQL), or None where the driver does not say."""
+    orig = error.orig
+    for candidate in (orig, getattr(orig, "__cause__", None)):
+        name = getattr(candidate, "constraint_name", None)
+        if name:
+            return str(name)
+    return None
+
+
+def sqlstate(error: sa_exc.DBAPIError) -> str | None:
+    """The PostgreSQL SQLSTATE behind a driver error, where there is one."""
+    orig = error.orig
+    for candidate in (orig, getattr(orig, "__cause__", None)):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if code:
+            return str(code)
+    return None
+
+
+def is_data_exception(error: BaseException) -> bool:
+    """SQLSTATE class 22: the value itself was unacceptable (NUL byte, out of range...)."""
+    if isinstance(error, sa_exc.DataError):
+        return True
+    return isinstance(error, sa_exc.DBAPIError) and (sqlstate(error) or "").startswith("22")
+
+
+async def ping(conn: AsyncConnection) -> None:
+    await conn.execute(sa.text("SELECT 1"))

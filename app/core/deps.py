@@ -1,0 +1,236 @@
+"""Request dependencies: the unit of work, the caller, and idempotent POSTs."""
+
+import hashlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from datetime import timedelta
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import Depends, Header, Request
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.responses import Response
+
+from app.core.access import Principal
+from app.core.clock import utcnow
+from app.core.config import Settings
+from app.core.enums import Role
+from app.core.errors import Conflict, ErrorItem, InvalidInput, Unauthorized
+from app.core.http import record_response
+from app.core.json import dumps, loads
+from app.core.security import hash_api_key, read_access_token
+from app.models import ApiKey, IdempotencyKey, User
+
+users = User.__table__  # type: ignore[attr-defined]
+api_keys = ApiKey.__table__  # type: ignore[attr-defined]
+idempotency_keys = IdempotencyKey.__table__  # type: ignore[attr-defined]
+
+
+async def get_settings_dep(request: Request) -> Settings:
+    # async: a plain def would be sent to the threadpool on every request.
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+async def transaction(request: Request) -> AsyncIterator[AsyncConnection]:
+    """One transaction per request, committed before the response is sent."""
+    async with request.app.state.db.transaction() as conn:
+        yield conn
+
+
+Conn = Annotated[AsyncConnection, Depends(transaction, scope="function")]
+AppSettings = Annotated[Settings, Depends(get_settings_dep)]
+
+bearer_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+_USER_BY_ID = sa.select(
+    users.c.id, users.c.name, users.c.role, users.c.team_id, users.c.is_active
+).where(users.c.id == sa.bindparam("user_id"))
+_KEY_BY_HASH = sa.select(
+    api_keys.c.id,
+    api_keys.c.name,
+    api_keys.c.scopes,
+    api_keys.c.expires_at,
+    api_keys.c.revoked_at,
+    api_keys.c.last_used_at,
+).where(api_keys.c.key_hash == sa.bindparam("key_hash"))
+_KEY_USE_GRANULARITY = timedelta(hours=1)
+
+
+async def current_principal(
+    request: Request,
+    conn: Conn,
+    settings: AppSettings,
+    token: Annotated[str | None, Depends(bearer_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
+) -> Principal:
+    if token:
+        principal = await _user_principal(conn, settings, token)
+    elif api_key:
+        principal = await _key_principal(conn, api_key)
+    else:
+        raise Unauthorized("Send a bearer token (POST /api/v1/auth/token) or an X-API-Key.")
+    request.state.principal = principal
+    return principal
+
+
+async def _user_principal(conn: AsyncConnection, settings: Settings, token: str) -> Principal:
+    user_id = read_access_token(settings, token)
+    if user_id is None:
+        raise Unauthorized("The access token is invalid or expired.")
+    row = (await conn.execute(_USER_BY_ID, {"user_id": user_id})).mappings().first()
+    if row is None or not row["is_active"]:
+        raise Unauthorized("The access token's user is no longer active.")
+    return Principal("user", row["id"], row["name"], Role(row["role"]), row["team_id"])
+
+
+async def _key_principal(conn: AsyncConnection, secret: str) -> Principal:
+    row = (await conn.execute(_KEY_BY_HASH, {"key_hash": hash_api_key(secret)})).mappings().first()
+    now = utcnow()
+    if row is None or row["revoked_at"] is not None:
+        raise Unauthorized("The API key is unknown or revoked.")
+    if row["expires_at"] is not None and row["expires_at"] <= now:
+        raise Unauthorized("The API key has expired.")
+    if row["last_used_at"] is None or now - row["last_used_at"] >= _KEY_USE_GRANULARITY:
+        await conn.execute(
+            api_keys.update().where(api_keys.c.id == row["id"]).values(last_used_at=now)
+        )
+    return Principal("api_key", row["id"], row["name"], scopes=frozenset(row["scopes"]))
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+class Idempotency:
+    """Replays a POST's first response when a client retries with the same key.
+
+    The key is claimed inside the request's own transaction, so the stored response
+    commits or rolls back with the change it describes; a concurrent duplicate waits on
+    the claim's row lock and then replays.
+    """
+
+    def __init__(
+        self, conn: AsyncConnection, principal: Principal, key: str | None, request: Request
+    ):
+        self.conn = conn
+        self.principal = principal
+        self.key = key
+        self.request = request
+
+    async def respond(self, make: Callable[[], Awaitable[Response]]) -> Response:
+        """Run the POST once per key: replay a stored response, or make and store one."""
+        replay = await self.claim()
+        if replay is not None:
+            return replay
+        return await self.remember(await make())
+
+    async def act(self, run: Callable[[], Awaitable[Mapping[str, Any]]]) -> Response:
+        """An action's answer — the record as it now is, with its ETag — made once per key."""
+
+        async def make() -> Response:
+            return record_response(await run())
+
+        return await self.respond(make)
+
+    async def claim(self) -> Response | None:
+        """None when the request should run; the stored response when it already ran."""
+        if self.key is None:
+            return None
+        body = await self.request.body()
+        digest = hashlib.sha256(
+            self.request.method.encode() + b" " + self.request.url.path.encode() + b"\n" + body
+        ).hexdigest()
+        ident = {"principal": self.principal.key, "key": self.key}
+        inserted = await self._insert_claim(ident, digest)
+        if inserted:
+            return None
+        stored = (
+            (
+                await self.conn.execute(
+                    sa.select(idempotency_keys).where(
+                        idempotency_keys.c.principal == ident["principal"],
+                        idempotency_keys.c.key == ident["key"],
+                    )
+                )
+            )
+            .mappings()
+            .one()
+        )
+        if stored["request_hash"] != digest:
+            raise InvalidInput(
+                "This Idempotency-Key was already used with a different request.",
+                errors=[
+                    ErrorItem("idempotency_key_reused", "different body or path", "Idempotency-Key")
+                ],
+            )
+        if stored["status_code"] is None:
+            raise Conflict("A request with this Idempotency-Key is still in progress; retry later.")
+        headers = dict(stored["response_headers"])
+        headers["Idempotent-Replayed"] = "true"
+        return Response(
+            stored["response_body"].encode(),
+            status_code=stored["status_code"],
+            headers=headers,
+            media_type=headers.pop("content-type", "application/json"),
+        )
+
+    async def _insert_claim(self, ident: dict[str, str], digest: str) -> bool:
+        dialect = self.conn.dialect.name
+        values = {
+            **ident,
+            "method": self.request.method,
+            "path": self.request.url.path[:500],
+            "request_hash": digest,
+            "created_at": utcnow(),
+            "response_headers": {},
+        }
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        statement = insert(idempotency_keys).values(values).on_conflict_do_nothing()
+        result = await self.conn.execute(statement)
+        return bool(result.rowcount)
+
+    async def remember(self, response: Response) -> Response:
+        if self.key is not None:
+            kept = {
+                k: v
+                for k, v in response.headers.items()
+                if k.lower() in {"location", "etag", "content-type"}
+            }
+            await self.conn.execute(
+                idempotency_keys.update()
+                .where(
+                    idempotency_keys.c.principal == self.principal.key,
+                    idempotency_keys.c.key == self.key,
+                )
+                .values(
+                    status_code=response.status_code,
+                    response_body=bytes(response.body).decode(),
+                    response_headers=kept,
+                )
+            )
+        return response
+
+
+async def idempotency(
+    request: Request,
+    conn: Conn,
+    principal: CurrentPrincipal,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=255,
+            description="Retry-safe key: the same key and body replay the first response.",
+        ),
+    ] = None,
+) -> Idempotency:
+    return Idempotency(conn, principal, idempotency_key, request)
+
+
+IdempotentPost = Annotated[Idempotency, Depends(idempotency)]
+
+__all__ = ["Conn", "CurrentPrincipal", "IdempotentPost", "dumps", "loads"]

@@ -1,0 +1,120 @@
+"""Building blocks for request and response models."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    model_validator,
+)
+
+T = TypeVar("T")
+
+
+def _aware(value: datetime) -> datetime:
+    """An aware instant, normalised to UTC (which also rejects ones UTC cannot hold)."""
+    if value.tzinfo is None:
+        raise ValueError("timestamp needs a time zone offset, e.g. 2026-01-31T09:00:00Z")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("timestamp is out of range") from None
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+
+Money = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=18, decimal_places=2, examples=["12500.00"]),
+    PlainSerializer(lambda v: str(v), return_type=str, when_used="json"),
+]
+Percent = Annotated[
+    Decimal,
+    Field(ge=0, le=100, max_digits=6, decimal_places=2, examples=["5.00"]),
+    PlainSerializer(lambda v: str(v), return_type=str, when_used="json"),
+]
+Currency = Annotated[
+    str, StringConstraints(pattern=r"^[A-Z]{3}$"), Field(examples=["CNY"], description="ISO 4217")
+]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(max_length=4000)]
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+]
+Phone = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=3, max_length=50, pattern=r"^[0-9+()\-. ]+$"
+    ),
+]
+
+
+class InputModel(BaseModel):
+    """Request bodies: a misspelled field is an error, never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PatchModel(InputModel):
+    """A partial update. Only the fields sent are changed; `null` clears a nullable field.
+
+    State fields are changed by actions, never by PATCH: `state_actions` maps each such
+    field to the action that changes it, so the error can say where to go.
+    """
+
+    state_actions: ClassVar[dict[str, str]] = {}
+    required_fields: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_state_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, action in cls.state_actions.items():
+                if name in data:
+                    raise ValueError(f"'{name}' is not editable; use {action}")
+        return data
+
+    @model_validator(mode="after")
+    def _refuse_null_for_required(self) -> "PatchModel":
+        for name in self.required_fields & self.model_fields_set:
+            if getattr(self, name) is None:
+                raise ValueError(f"'{name}' cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
+
+
+class ReadModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )
+
+
+class ProblemItem(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: list[ProblemItem] | None = None

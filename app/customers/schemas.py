@@ -1,0 +1,146 @@
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, ClassVar
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from app.core.enums import CustomerGrade, CustomerTier, DecisionRole, LifecycleStage
+from app.core.schemas import (
+    Currency,
+    Email,
+    InputModel,
+    Money,
+    Name,
+    PatchModel,
+    Phone,
+    ReadModel,
+)
+
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Level = Annotated[str, StringConstraints(pattern=r"^(high|medium|low)$")]
+
+
+class CustomerCreate(InputModel):
+    name: Name
+    industry: str | None = Field(default=None, max_length=100)
+    company_size: str | None = Field(default=None, max_length=50)
+    region: str | None = Field(default=None, max_length=100)
+    annual_revenue: Money | None = None
+    currency: Currency = "CNY"
+    tags: list[Tag] = Field(default_factory=list, max_length=50)
+    owner_id: uuid.UUID | None = Field(
+        default=None, description="Account manager; defaults to the caller when a rep creates it."
+    )
+    need_intensity: Level | None = None
+    purchasing_power: Level | None = None
+
+
+class CustomerUpdate(PatchModel):
+    state_actions: ClassVar[dict[str, str]] = {
+        "tier": "POST /api/v1/customers/{id}/tier-override",
+        "lifecycle_stage": "the lifecycle rules (it is computed)",
+        "grade": "the grading rules (set need_intensity and purchasing_power)",
+    }
+    required_fields: ClassVar[frozenset[str]] = frozenset({"name", "currency", "tags"})
+
+    name: Name | None = None
+    industry: str | None = Field(default=None, max_length=100)
+    company_size: str | None = Field(default=None, max_length=50)
+    region: str | None = Field(default=None, max_length=100)
+    annual_revenue: Money | None = None
+    currency: Currency | None = None
+    tags: list[Tag] | None = Field(default=None, max_length=50)
+    owner_id: uuid.UUID | None = None
+    need_intensity: Level | None = None
+    purchasing_power: Level | None = None
+
+
+class CustomerRead(ReadModel):
+    id: uuid.UUID
+    name: str
+    industry: str | None
+    company_size: str | None
+    region: str | None
+    annual_revenue: Decimal | None
+    currency: str
+    tags: list[str]
+    owner_id: uuid.UUID | None
+    tier: CustomerTier
+    tier_reason: str | None
+    tier_override: CustomerTier | None
+    tier_override_reason: str | None
+    grade: CustomerGrade | None
+    need_intensity: str | None
+    purchasing_power: str | None
+    lifecycle_stage: LifecycleStage
+    last_contact_at: datetime | None
+    last_purchase_at: datetime | None
+    archived_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class TierOverride(InputModel):
+    tier: CustomerTier = Field(description="The tier to act on regardless of the computed one.")
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class HealthItem(BaseModel):
+    code: str
+    message: str
+
+
+class ReminderItem(BaseModel):
+    code: str
+    days: int | None
+    message: str
+
+
+class CustomerHealth(BaseModel):
+    customer_id: uuid.UUID
+    computed_at: datetime
+    warnings: list[HealthItem]
+    reminders: list[ReminderItem]
+
+
+class ContactCreate(InputModel):
+    name: Name
+    title: str | None = Field(default=None, max_length=200)
+    email: Email | None = None
+    phone: Phone | None = None
+    decision_role: DecisionRole = DecisionRole.user
+    covering_rep_id: uuid.UUID | None = None
+    preferences: str | None = Field(default=None, max_length=2000)
+    birthday: date | None = None
+
+
+class ContactUpdate(PatchModel):
+    required_fields: ClassVar[frozenset[str]] = frozenset({"name", "decision_role"})
+
+    name: Name | None = None
+    title: str | None = Field(default=None, max_length=200)
+    email: Email | None = None
+    phone: Phone | None = None
+    decision_role: DecisionRole | None = None
+    covering_rep_id: uuid.UUID | None = None
+    preferences: str | None = Field(default=None, max_length=2000)
+    birthday: date | None = None
+
+
+class ContactRead(ReadModel):
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    name: str
+    title: str | None
+    email: str | None
+    phone: str | None
+    decision_role: DecisionRole
+    covering_rep_id: uuid.UUID | None
+    preferences: str | None
+    birthday: date | None
+    archived_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int

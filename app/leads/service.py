@@ -1,0 +1,307 @@
+"""Lead use cases: capture, routing, duplicates, qualification and the status flow.
+
+Conversion, the one atomic step from lead to customer, contact and deal, is in
+`conversion.py`.
+"""
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.audit import service as audit
+from app.core.access import Kind, Principal, require_assignable
+from app.core.clock import utcnow
+from app.core.crud import Page, Row, require_reference
+from app.core.enums import LeadSource, LeadStatus
+from app.core.errors import Conflict, ErrorItem, InvalidInput
+from app.core.http import check_version
+from app.core.pagination import SortKey
+from app.customers.repository import find_visible_customer
+from app.customers.service import assign_owner
+from app.leads import repository as repo
+from app.leads.schemas import LeadCreate, LeadQualify, LeadStatusChange, LeadUpdate
+from app.rules.customers import DEFAULT_CUSTOMER_POLICY
+from app.rules.leads import (
+    DEFAULT_LEAD_POLICY,
+    PARKED_STATUSES,
+    LeadQualification,
+    is_inbound,
+    lead_status_transition_allowed,
+    next_touch_at,
+    normalize_email,
+    normalize_phone,
+    score_lead,
+    seniority_for_grade,
+)
+from app.rules.tasks import TaskTriggerPolicy, TriggerEvent, tasks_for_event
+from app.tasks.schemas import RelatedType
+from app.tasks.service import create_triggered_task
+
+POLICY = DEFAULT_LEAD_POLICY
+# Derived from the lead policy, so follow-up and touch delays always agree with it.
+TASK_POLICY = TaskTriggerPolicy.from_policies(POLICY, DEFAULT_CUSTOMER_POLICY)
+_QUALIFICATION_FIELDS = tuple(LeadQualification.model_fields)
+
+
+def lead_body(row: Row) -> dict[str, Any]:
+    """The lead as the API shows it: its columns plus what is derived from them."""
+    return {**row, "inbound": is_inbound(row["source"])}
+
+
+def _contact_keys(values: dict[str, Any]) -> dict[str, Any]:
+    """Add the duplicate-detection keys for whichever of email/phone is being set."""
+    if "email" in values:
+        values["email_normalized"] = normalize_email(values["email"])
+    if "phone" in values:
+        values["phone_normalized"] = normalize_phone(values["phone"])
+    return values
+
+
+def _scored(values: Mapping[str, Any]) -> dict[str, Any]:
+    facts = LeadQualification(**{name: values.get(name) for name in _QUALIFICATION_FIELDS})
+    result = score_lead(facts, POLICY, utcnow().date())
+    return {"score": result.score, "grade": result.grade}
+
+
+async def _require_referrer(
+    conn: AsyncConnection, principal: Principal, source: LeadSource, referrer: uuid.UUID | None
+) -> None:
+    if referrer is None:
+        if source == LeadSource.referral:
+            raise InvalidInput(
+                "A referral lead must name the referring customer.",
+                errors=[
+                    ErrorItem(
+                        "referrer_required", "required for referral leads", "referrer_customer_id"
+                    )
+                ],
+            )
+        return
+    row = await find_visible_customer(conn, principal, referrer)
+    require_reference(row, "referrer_customer_id", "customer", referrer)
+
+
+async def _check_duplicates(conn: AsyncConnection, values: dict[str, Any], allow: bool) -> None:
+    """Refuse a lead whose email or phone is already known, or record the matches if allowed."""
+    matches = await repo.find_duplicates(
+        conn, values.get("email_normalized"), values.get("phone_normalized")
+    )
+    if matches and not allow:
+        raise Conflict(
+            "A lead or contact with the same email or phone already exists. "
+            "Send `allow_duplicate: true` to create the lead anyway.",
+            errors=[
+                ErrorItem(
+                    "duplicate_lead", f"{m['type']} {m['id']} has the same {m['field']}", m["field"]
+                )
+                for m in matches
+            ],
+            extra={"duplicates": matches},
+        )
+    values["duplicate_of"] = matches
+
+
+async def _open_tasks(conn: AsyncConnection, event: TriggerEvent, lead: Row, at: datetime) -> None:
+    specs = tasks_for_event(event, lead["id"], at, TASK_POLICY, lead_source=lead["source"])
+    for spec in specs:
+        await create_triggered_task(conn, spec, lead["owner_id"], RelatedType.lead, lead["id"])
+
+
+async def create_lead(
+    conn: AsyncConnection, principal: Principal, data: LeadCreate
+) -> dict[str, Any]:
+    principal.require(Kind.leads, "write")
+    await _require_referrer(conn, principal, data.source, data.referrer_customer_id)
+    values = _contact_keys(data.model_dump(exclude={"allow_duplicate"}))
+    await _check_duplicates(conn, values, data.allow_duplicate)
+    values |= _scored(values)
+    if data.owner_id is not None:
+        values["owner_id"] = await assign_owner(conn, principal, data.owner_id, "owner_id")
+    else:
+        pool = seniority_for_grade(values["grade"])
+        values["owner_id"] = await repo.least_loaded_rep(conn, pool)
+    row = await repo.leads.insert(conn, values)
+    await _open_tasks(conn, TriggerEvent.lead_captured, row, row["created_at"])
+    return lead_body(row)
+
+
+async def get_lead(
+    conn: AsyncConnection, principal: Principal, lead_id: uuid.UUID
+) -> dict[str, Any]:
+    principal.require(Kind.leads, "read")
+    return lead_body(await repo.leads.get(conn, principal, lead_id))
+
+
+async def list_leads(
+    conn: AsyncConnection,
+    principal: Principal,
+    *,
+    filters: dict[str, Any],
+    created_after: datetime | None,
+    created_before: datetime | None,
+    q: str | None,
+    sort: SortKey,
+    cursor: str | None,
+    limit: int,
+) -> Page:
+    principal.require(Kind.leads, "read")
+    table = repo.leads_table
+    where = [table.c[name] == value for name, value in filters.items() if value is not None]
+    if created_after is not None:
+        where.append(table.c.created_at >= created_after)
+    if created_before is not None:
+        where.append(table.c.created_at < created_before)
+    if q:
+        where.append(repo.search(q, normalize_email(q)))
+    result = await repo.leads.list(
+        conn, principal, where=where, sort=sort, cursor=cursor, limit=limit
+    )
+    return Page([lead_body(row) for row in result.items], result.next_cursor)
+
+
+async def load_for_action(
+    conn: AsyncConnection, principal: Principal, lead_id: uuid.UUID, expected_version: int | None
+) -> Row:
+    """The lead, locked for the rest of the request, and still at the version the client read.
+
+    The lock makes a concurrent action wait and then see this one's result; the version is
+    checked before any rule so a stale client hears 412, not a verdict on old data.
+    """
+    lead = await repo.leads.get(conn, principal, lead_id, lock=True)
+    check_version(expected_version, lead["version"])
+    return lead
+
+
+def _refuse_if_final(lead: Row, action: str) -> None:
+    if lead["status"] in repo.FINAL_STATUSES:
+        raise Conflict(
+            f"The lead is {lead['status']}; it cannot be {action}.",
+            errors=[ErrorItem("lead_closed", f"lead is {lead['status']}", "status")],
+        )
+
+
+async def update_lead(
+    conn: AsyncConnection,
+    principal: Principal,
+    lead_id: uuid.UUID,
+    data: LeadUpdate,
+    expected_version: int | None,
+) -> dict[str, Any]:
+    principal.require(Kind.leads, "write")
+    current = await repo.leads.get(conn, principal, lead_id)
+    changes = _contact_keys(data.changes())
+    if {"source", "referrer_customer_id"} & changes.keys():
+        merged = {**current, **changes}
+        await _require_referrer(conn, principal, merged["source"], merged["referrer_customer_id"])
+    if "owner_id" in changes:
+        await _reassign(conn, principal, changes["owner_id"])
+    row = await repo.leads.update(
+        conn, principal, lead_id, changes, expected_version=expected_version, current=current
+    )
+    return lead_body(row)
+
+
+async def _reassign(
+    conn: AsyncConnection, principal: Principal, owner_id: uuid.UUID | None
+) -> None:
+    if owner_id is None:
+        require_assignable(principal, None, "owner_id")
+    else:
+        await assign_owner(conn, principal, owner_id, "owner_id")
+
+
+async def change_status(
+    conn: AsyncConnection,
+    principal: Principal,
+    lead_id: uuid.UUID,
+    data: LeadStatusChange,
+    expected_version: int | None,
+) -> dict[str, Any]:
+    principal.require(Kind.leads, "write")
+    current = await load_for_action(conn, principal, lead_id, expected_version)
+    _check_transition(current["status"], data)
+    now = utcnow()
+    changes: dict[str, Any] = {
+        "status": data.status,
+        "next_touch_at": next_touch_at(data.status, now, POLICY),
+    }
+    if data.status == LeadStatus.disqualified:
+        changes["disqualified_reason"] = data.reason
+    row = await repo.leads.update(
+        conn, principal, lead_id, changes, expected_version=expected_version, current=current
+    )
+    if row["status"] in PARKED_STATUSES:
+        await _open_tasks(conn, TriggerEvent.lead_parked, row, now)
+    await audit.record(
+        conn,
+        principal,
+        "status_changed",
+        "lead",
+        lead_id,
+        before={"status": current["status"]},
+        after={"status": row["status"], "reason": data.reason},
+    )
+    return lead_body(row)
+
+
+def _check_transition(current: LeadStatus, data: LeadStatusChange) -> None:
+    if data.status == LeadStatus.converted:
+        raise InvalidInput(
+            "A lead becomes converted only through POST /api/v1/leads/{id}/convert.",
+            errors=[ErrorItem("use_convert_action", "use the convert action", "status")],
+        )
+    if not lead_status_transition_allowed(current, data.status):
+        raise Conflict(
+            f"A {current} lead cannot move to {data.status}.",
+            errors=[
+                ErrorItem("lead_transition_not_allowed", f"{current} -> {data.status}", "status")
+            ],
+        )
+    if data.status == LeadStatus.disqualified and not data.reason:
+        raise InvalidInput(
+            "Disqualifying a lead needs a reason.",
+            errors=[ErrorItem("reason_required", "say why the lead is disqualified", "reason")],
+        )
+
+
+def _evidence_entries(
+    principal: Principal, data: LeadQualify, at: datetime
+) -> list[dict[str, Any]]:
+    # Stored as JSON text values; the same shape the API reads back.
+    return [
+        {
+            "who": item.who,
+            "what": item.what,
+            "when": item.when.isoformat(),
+            "recorded_by": str(principal.id),
+            "recorded_at": at.isoformat(),
+        }
+        for item in data.evidence
+    ]
+
+
+async def qualify_lead(
+    conn: AsyncConnection,
+    principal: Principal,
+    lead_id: uuid.UUID,
+    data: LeadQualify,
+    expected_version: int | None,
+) -> dict[str, Any]:
+    """Record BANT facts and evidence, then re-score and re-grade the lead."""
+    principal.require(Kind.leads, "write")
+    current = await load_for_action(conn, principal, lead_id, expected_version)
+    _refuse_if_final(current, "qualified")
+    changes = data.model_dump(exclude={"evidence"}, exclude_unset=True)
+    changes |= _scored({**current, **changes})
+    changes["qualification_evidence"] = [
+        *current["qualification_evidence"],
+        *_evidence_entries(principal, data, utcnow()),
+    ]
+    row = await repo.leads.update(
+        conn, principal, lead_id, changes, expected_version=expected_version, current=current
+    )
+    await audit.record(conn, principal, "qualified", "lead", lead_id, before=current, after=row)
+    return lead_body(row)

@@ -1,0 +1,93 @@
+"""create_app(): routers, middleware, error handlers — nothing else."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from app.activities.router import router as activities_router
+from app.agenda.router import router as agenda_router
+from app.auth.router import router as auth_router
+from app.campaigns.router import router as campaigns_router
+from app.contracts.router import router as contracts_router
+from app.core.config import Settings, get_settings
+from app.core.db import Database, create_engine
+from app.core.observability import RequestContextMiddleware, configure_logging
+from app.core.problems import install_error_handlers
+from app.customers.router import router as customers_router
+from app.deals.router import router as deals_router
+from app.leads.router import router as leads_router
+from app.ops.router import router as ops_router
+from app.policy.router import router as policy_router
+from app.quotes.router import router as quotes_router
+from app.reports.router import router as reports_router
+from app.tasks.router import router as tasks_router
+from app.tickets.router import router as tickets_router
+from app.tickets.sweeper import run_sweeper_forever
+from app.users.router import router as users_router
+
+API_DESCRIPTION = """\
+Salesflow runs a company's B2B sales procedure end to end — leads, customers, deals,
+quotes, contracts and after-sales tickets — and enforces its rules: stage gates, discount
+authority, SLA clocks.
+
+Conventions shared by every resource: cursor pagination (`limit`, `cursor`), RFC 9457
+problem documents for every error, `ETag`/`If-Match` optimistic concurrency, and
+`Idempotency-Key` on POST so retries are safe.
+"""
+
+ROUTERS = (
+    ops_router,
+    auth_router,
+    users_router,
+    leads_router,
+    customers_router,
+    activities_router,
+    deals_router,
+    quotes_router,
+    contracts_router,
+    tickets_router,
+    tasks_router,
+    agenda_router,
+    policy_router,
+    campaigns_router,
+    reports_router,
+)
+
+
+def operation_id(route: APIRoute) -> str:
+    return route.name
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    sweeper = asyncio.create_task(run_sweeper_forever(app), name="sla-sweeper")
+    try:
+        yield
+    finally:
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
+        await app.state.db.dispose()
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    app = FastAPI(
+        title="Salesflow",
+        version="1.0.0",
+        description=API_DESCRIPTION,
+        generate_unique_id_function=operation_id,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = database or Database(create_engine(settings))
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,40 @@
+"""All table models, imported here so Alembic sees the whole metadata."""
+
+from app.models.base import metadata
+from app.models.campaigns import Campaign
+from app.models.contracts import Contract, ContractChangeRequest, Delivery, PaymentMilestone
+from app.models.customers import Activity, Contact, Customer
+from app.models.deals import Deal, DealStageChange
+from app.models.leads import Lead
+from app.models.quotes import Quote, QuoteLineItem, QuoteVersion
+from app.models.system import AuditEntry, IdempotencyKey
+from app.models.tasks import Task
+from app.models.tickets import Ticket, TicketSlaEvent
+from app.models.users import ApiKey, LoginFailure, Team, User
+
+__all__ = [
+    "Activity",
+    "ApiKey",
+    "AuditEntry",
+    "Campaign",
+    "Contact",
+    "Contract",
+    "ContractChangeRequest",
+    "Customer",
+    "Deal",
+    "DealStageChange",
+    "Delivery",
+    "IdempotencyKey",
+    "Lead",
+    "LoginFailure",
+    "PaymentMilestone",
+    "Quote",
+    "QuoteLineItem",
+    "QuoteVersion",
+    "Task",
+    "Team",
+    "Ticket",
+    "TicketSlaEvent",
+    "User",
+    "metadata",
+]

@@ -1,0 +1,43 @@
+"""Health and metrics for operators and orchestrators; no credentials needed."""
+
+from fastapi import APIRouter, Request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.responses import Response
+
+from app.core.errors import ErrorItem, ServiceUnavailable
+from app.core.json import JsonResponse
+from app.core.routing import problems
+from app.ops.migrations import migration_state
+
+router = APIRouter(tags=["ops"])
+
+
+@router.get("/health/live", summary="Liveness")
+async def health_live() -> JsonResponse:
+    """The process is up and serving. Never touches the database."""
+    return JsonResponse({"status": "ok"})
+
+
+@router.get("/health/ready", summary="Readiness", responses=problems(503))
+async def health_ready(request: Request) -> JsonResponse:
+    """Ready when the database answers and its schema is at the migrations' head."""
+    state = await migration_state(request.app.state.db)
+    if not state.reachable:
+        raise ServiceUnavailable(
+            "The database is unreachable.",
+            errors=[ErrorItem("database_unreachable", state.error or "no connection", None)],
+            headers={"Retry-After": "5"},
+        )
+    if not state.at_head:
+        raise ServiceUnavailable(
+            f"The database schema is at {state.current or 'nothing'}, not {state.head}; "
+            "run `salesflow migrate`.",
+            errors=[ErrorItem("migrations_pending", f"head is {state.head}", None)],
+        )
+    return JsonResponse({"status": "ok", "database": "ok", "schema_revision": state.current})
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics() -> Response:
+    """Request counts and latencies in the Prometheus text format."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,34 @@
+"""The policy the service applies: every SOP number, published for clients to read."""
+
+from typing import Any
+
+from pydantic import Field
+
+from app.core.deps import CurrentPrincipal
+from app.core.json import JsonResponse
+from app.core.routing import api_router
+from app.rules.policy import DEFAULT_POLICY, PolicySet
+from app.tickets.policy import sla_policy_document
+
+router = api_router("/api/v1/policy", "policy")
+
+
+class PolicyDocument(PolicySet):
+    sla: dict[str, Any] = Field(
+        description="SLA policies (targets per ticket type, tier and priority) and calendars."
+    )
+
+
+# Policies are immutable for the life of the process: render them once.
+_POLICY_JSON = DEFAULT_POLICY.model_dump(mode="json") | {"sla": sla_policy_document()}
+
+
+@router.get("", response_model=PolicyDocument)
+async def get_policy(principal: CurrentPrincipal) -> JsonResponse:
+    """The policy in force: stage gates, win probabilities, discount authority, contract,
+    lead, customer, task-trigger and SLA numbers, under one `version`.
+
+    A UI can render the stage-gate checklist or the discount limits from it instead of
+    hard-coding them; when any number changes, `version` changes too.
+    """
+    return JsonResponse(_POLICY_JSON)

@@ -1,0 +1,225 @@
+"""Every query for quotes, their versions, line items and the approval queue."""
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.core.access import Kind, Principal, visible
+from app.core.crud import Page, Row, TableRepository
+from app.core.enums import CustomerTier, QuoteStatus, Role
+from app.core.ids import new_id
+from app.core.pagination import (
+    SortKey,
+    decode_cursor,
+    encode_cursor,
+    keyset_clause,
+    order_by,
+    page,
+    sort_keys,
+)
+from app.customers.repository import customers_table
+from app.deals.repository import deals_table
+from app.models import Quote, QuoteLineItem, QuoteVersion
+from app.quotes.schemas import QuoteLineRead, QuoteRead, QuoteVersionRead
+
+quotes_table: sa.Table = Quote.__table__  # type: ignore[attr-defined]
+versions_table: sa.Table = QuoteVersion.__table__  # type: ignore[attr-defined]
+lines_table: sa.Table = QuoteLineItem.__table__  # type: ignore[attr-defined]
+
+quotes = TableRepository(quotes_table, Kind.quotes, "quote", list(QuoteRead.model_fields))
+_VERSION_COLUMNS = [versions_table.c[name] for name in QuoteVersionRead.model_fields]
+_LINE_COLUMNS = [lines_table.c[name] for name in QuoteLineRead.model_fields]
+
+QUOTE_SORTS = sort_keys(("created_at", ("created_at",)), ("updated_at", ("updated_at",)))
+VERSION_ORDER = SortKey("number", ("number",))
+
+_IS_CURRENT = sa.and_(
+    quotes_table.c.id == versions_table.c.quote_id,
+    quotes_table.c.current_version_no == versions_table.c.number,
+)
+
+
+async def find_visible_deal(
+    conn: AsyncConnection, principal: Principal, deal_id: uuid.UUID
+) -> Row | None:
+    deals = deals_table
+    statement = sa.select(
+        deals.c.id, deals.c.stage, deals.c.customer_id, deals.c.owner_id, deals.c.currency
+    ).where(deals.c.id == deal_id, visible(principal, Kind.deals, deals))
+    return (await conn.execute(statement)).mappings().first()
+
+
+async def version_by_number(conn: AsyncConnection, quote_id: uuid.UUID, number: int) -> Row | None:
+    statement = sa.select(*_VERSION_COLUMNS).where(
+        versions_table.c.quote_id == quote_id, versions_table.c.number == number
+    )
+    return (await conn.execute(statement)).mappings().first()
+
+
+async def current_version(conn: AsyncConnection, quote: Row) -> Row:
+    version = await version_by_number(conn, quote["id"], quote["current_version_no"])
+    assert version is not None, "a quote always has its current version"
+    return version
+
+
+async def current_versions(conn: AsyncConnection, quote_ids: Sequence[uuid.UUID]) -> dict[Any, Row]:
+    """The current version of each quote, in one query."""
+    if not quote_ids:
+        return {}
+    statement = (
+        sa.select(*_VERSION_COLUMNS)
+        .join(quotes_table, _IS_CURRENT)
+        .where(quotes_table.c.id.in_(quote_ids))
+    )
+    rows = (await conn.execute(statement)).mappings().all()
+    return {row["quote_id"]: row for row in rows}
+
+
+async def lines_of(conn: AsyncConnection, version_id: uuid.UUID) -> list[Row]:
+    statement = (
+        sa.select(*_LINE_COLUMNS)
+        .where(lines_table.c.quote_version_id == version_id)
+        .order_by(lines_table.c.position)
+    )
+    return list((await conn.execute(statement)).mappings().all())
+
+
+async def insert_version(
+    conn: AsyncConnection,
+    values: Mapping[str, Any],
+    lines: Sequence[Mapping[str, Any]],
+    at: datetime,
+) -> Row:
+    statement = (
+        versions_table.insert()
+        .values(id=new_id(), created_at=at, updated_at=at, **values)
+        .returning(*_VERSION_COLUMNS)
+    )
+    version = (await conn.execute(statement)).mappings().one()
+    await _insert_lines(conn, version["id"], lines)
+    return version
+
+
+async def update_version(
+    conn: AsyncConnection, version_id: uuid.UUID, values: Mapping[str, Any], at: datetime
+) -> Row:
+    statement = (
+        versions_table.update()
+        .where(versions_table.c.id == version_id)
+        .values(updated_at=at, **values)
+        .returning(*_VERSION_COLUMNS)
+    )
+    return (await conn.execute(statement)).mappings().one()
+
+
+async def replace_lines(
+    conn: AsyncConnection, version_id: uuid.UUID, lines: Sequence[Mapping[str, Any]]
+) -> None:
+    await conn.execute(lines_table.delete().where(lines_table.c.quote_version_id == version_id))
+    await _insert_lines(conn, version_id, lines)
+
+
+async def _insert_lines(
+    conn: AsyncConnection, version_id: uuid.UUID, lines: Sequence[Mapping[str, Any]]
+) -> None:
+    rows = [{"id": new_id(), "quote_version_id": version_id, **line} for line in lines]
+    await conn.execute(lines_table.insert(), rows)
+
+
+async def list_versions(
+    conn: AsyncConnection, quote_id: uuid.UUID, *, cursor: str | None, limit: int
+) -> Page:
+    """A quote's versions, oldest first."""
+    statement = sa.select(*_VERSION_COLUMNS).where(versions_table.c.quote_id == quote_id)
+    if cursor:
+        values = decode_cursor(cursor, VERSION_ORDER)
+        statement = statement.where(keyset_clause(versions_table, VERSION_ORDER, values))
+    statement = statement.order_by(*order_by(versions_table, VERSION_ORDER)).limit(limit + 1)
+    rows = (await conn.execute(statement)).mappings().all()
+    return Page(*page(rows, limit, VERSION_ORDER))
+
+
+# ------------------------------------------------------------------ approval queue
+
+# Strategic customers (computed tier or a manager's override) first, then oldest first;
+# the same order as `app.rules.quotes.approval_queue_key`, computed by the database so
+# the queue pages by keyset.
+QUEUE_ORDER = SortKey("queue", ("rank", "submitted_at"))
+_GREEN_CHANNEL = sa.or_(
+    customers_table.c.tier == CustomerTier.strategic,
+    customers_table.c.tier_override == CustomerTier.strategic,
+)
+_RANK = sa.case((_GREEN_CHANNEL, 0), else_=1)
+_QUEUE_COLUMNS = (
+    versions_table.c.quote_id,
+    versions_table.c.id.label("quote_version_id"),
+    versions_table.c.number.label("version_number"),
+    quotes_table.c.title,
+    quotes_table.c.deal_id,
+    quotes_table.c.customer_id,
+    customers_table.c.name.label("customer_name"),
+    _RANK.label("rank"),
+    quotes_table.c.owner_id,
+    versions_table.c.submitted_by,
+    versions_table.c.submitted_at,
+    versions_table.c.required_approver_role,
+    versions_table.c.effective_discount_pct,
+    versions_table.c.total,
+    versions_table.c.currency,
+    versions_table.c.valid_until,
+    quotes_table.c.version,
+)
+
+
+def _queue_keyset(values: Sequence[Any]) -> sa.ColumnElement[bool]:
+    rank, submitted_at, version_id = values
+    left = sa.tuple_(_RANK, versions_table.c.submitted_at, versions_table.c.id)
+    right = sa.tuple_(
+        sa.literal(rank, sa.Integer()),
+        sa.literal(submitted_at, versions_table.c.submitted_at.type),
+        sa.literal(version_id, versions_table.c.id.type),
+    )
+    return left > right
+
+
+async def approval_queue(
+    conn: AsyncConnection,
+    principal: Principal,
+    roles: Sequence[Role],
+    *,
+    cursor: str | None,
+    limit: int,
+) -> Page:
+    """Pending versions a principal may approve: one of `roles` required, not their own."""
+    statement = (
+        sa.select(*_QUEUE_COLUMNS)
+        .select_from(versions_table.join(quotes_table, _IS_CURRENT))
+        .outerjoin(customers_table, customers_table.c.id == quotes_table.c.customer_id)
+        .where(
+            versions_table.c.status == QuoteStatus.pending_approval,
+            versions_table.c.required_approver_role.in_([role.value for role in roles]),
+            versions_table.c.submitted_by != principal.id,
+            visible(principal, Kind.quotes, quotes_table),
+        )
+    )
+    if cursor:
+        statement = statement.where(_queue_keyset(decode_cursor(cursor, QUEUE_ORDER)))
+    statement = statement.order_by(_RANK, versions_table.c.submitted_at, versions_table.c.id)
+    rows = (await conn.execute(statement.limit(limit + 1))).mappings().all()
+    items: list[Row] = [_queue_item(row) for row in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        position = {"rank": last["rank"], "submitted_at": last["submitted_at"]}
+        next_cursor = encode_cursor(QUEUE_ORDER, {**position, "id": last["quote_version_id"]})
+    return Page(items, next_cursor)
+
+
+def _queue_item(row: Row) -> dict[str, Any]:
+    item = dict(row)
+    item["green_channel"] = item.pop("rank") == 0
+    return item

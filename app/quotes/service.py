@@ -1,0 +1,295 @@
+"""Quote use cases: create, edit (in place or as the next version), copy, read, approvals queue.
+
+The lifecycle actions (submit, approve, ...) are in `app.quotes.actions`.
+"""
+
+import dataclasses
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.audit.service import record
+from app.core.access import Kind, Principal
+from app.core.clock import utcnow
+from app.core.crud import Page, Row, require_reference
+from app.core.enums import CLOSED_DEAL_STAGES, QuoteStatus
+from app.core.errors import Conflict, ErrorItem, not_found
+from app.core.gates import enforce
+from app.core.http import check_version
+from app.core.pagination import SortKey
+from app.quotes import repository as repo
+from app.quotes.pricing import (
+    POLICY,
+    Content,
+    content_of,
+    priced,
+    renewal_discount,
+    require_valid_until,
+    rule_lines,
+)
+from app.quotes.schemas import QuoteCopy, QuoteCreate, QuoteUpdate
+from app.rules.quotes import CONFLICT_CODES, QuoteAction, check_quote_action, default_valid_until
+
+
+@dataclasses.dataclass(frozen=True)
+class Loaded:
+    """A quote with its current version and that version's lines."""
+
+    quote: Row
+    version: Row
+    lines: list[Row]
+
+    def detail(self) -> dict[str, Any]:
+        return {**self.quote, "current_version": {**self.version, "lines": self.lines}}
+
+    def audit_view(self) -> dict[str, Any]:
+        return {**self.version, **self.quote}
+
+
+async def audit(
+    conn: AsyncConnection, principal: Principal, action: str, before: Loaded | None, after: Loaded
+) -> None:
+    """Every change to a quote is in the audit trail, with the version fields it touched."""
+    await record(
+        conn,
+        principal,
+        action,
+        "quote",
+        after.quote["id"],
+        before=before.audit_view() if before else None,
+        after=after.audit_view(),
+    )
+
+
+async def load(
+    conn: AsyncConnection,
+    principal: Principal,
+    quote_id: uuid.UUID,
+    *,
+    lock: bool = False,
+    expected_version: int | None = None,
+) -> Loaded:
+    """The quote, locked for the rest of the transaction when it is about to change.
+
+    Every change takes the quote row's lock first, so two approvers (or an edit and an
+    approval) are serialized: the second sees the first's outcome and gets a 409 or 412.
+    """
+    quote = await repo.quotes.get(conn, principal, quote_id, lock=lock)
+    check_version(expected_version, quote["version"])
+    version = await repo.current_version(conn, quote)
+    return Loaded(quote, version, await repo.lines_of(conn, version["id"]))
+
+
+async def _open_deal(conn: AsyncConnection, principal: Principal, deal_id: uuid.UUID) -> Row:
+    deal = require_reference(
+        await repo.find_visible_deal(conn, principal, deal_id), "deal_id", "deal", deal_id
+    )
+    if deal["stage"] in CLOSED_DEAL_STAGES:
+        raise Conflict(
+            f"Deal {deal_id} is {deal['stage']}; closed deals take no new quotes.",
+            errors=[ErrorItem("quote.deal_closed", f"the deal is {deal['stage']}", "deal_id")],
+        )
+    return deal
+
+
+async def _create(
+    conn: AsyncConnection,
+    principal: Principal,
+    deal: Row,
+    title: str,
+    content: Content,
+    copied_from_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    now = utcnow()
+    require_valid_until(content.valid_until, now.date())
+    version_values, line_values = priced(content)
+    quote = await repo.quotes.insert(
+        conn,
+        {
+            "deal_id": deal["id"],
+            "customer_id": deal["customer_id"],
+            "owner_id": deal["owner_id"] or principal.user_id,
+            "title": title,
+            "status": QuoteStatus.draft,
+            "current_version_no": 1,
+            "copied_from_id": copied_from_id,
+        },
+    )
+    draft = {"quote_id": quote["id"], "number": 1, "status": QuoteStatus.draft, **version_values}
+    version = await repo.insert_version(conn, draft, line_values, now)
+    created = Loaded(quote, version, await repo.lines_of(conn, version["id"]))
+    await audit(conn, principal, "copy" if copied_from_id else "create", None, created)
+    return created.detail()
+
+
+async def create_quote(
+    conn: AsyncConnection, principal: Principal, data: QuoteCreate
+) -> dict[str, Any]:
+    principal.require(Kind.quotes, "write")
+    deal = await _open_deal(conn, principal, data.deal_id)
+    policy_pct, policy_reason = renewal_discount(data.renewal_years)
+    content = Content(
+        lines=rule_lines(line.model_dump() for line in data.lines),
+        currency=data.currency or deal["currency"],
+        valid_until=data.valid_until or default_valid_until(utcnow().date(), POLICY),
+        terms=data.terms,
+        header_discount_pct=data.header_discount_pct,
+        policy_discount_pct=policy_pct,
+        policy_discount_reason=policy_reason,
+    )
+    return await _create(conn, principal, deal, data.title, content)
+
+
+async def copy_quote(
+    conn: AsyncConnection, principal: Principal, quote_id: uuid.UUID, data: QuoteCopy
+) -> dict[str, Any]:
+    """A new draft quote with the original's content: never its approval, a fresh validity."""
+    principal.require(Kind.quotes, "write")
+    source = await load(conn, principal, quote_id)
+    deal = await _open_deal(conn, principal, source.quote["deal_id"])
+    content = dataclasses.replace(
+        content_of(source.version, source.lines),
+        valid_until=default_valid_until(utcnow().date(), POLICY),
+    )
+    title = data.title or source.quote["title"]
+    return await _create(conn, principal, deal, title, content, copied_from_id=quote_id)
+
+
+def _edited(current: Content, changes: Mapping[str, Any]) -> Content:
+    updates = {
+        name: changes[name]
+        for name in ("currency", "valid_until", "terms", "header_discount_pct")
+        if name in changes
+    }
+    if "lines" in changes:
+        updates["lines"] = rule_lines(changes["lines"])
+    if "renewal_years" in changes:
+        pct, reason = renewal_discount(changes["renewal_years"])
+        updates |= {"policy_discount_pct": pct, "policy_discount_reason": reason}
+    return dataclasses.replace(current, **updates)
+
+
+def _require_editable(loaded: Loaded, now: datetime) -> None:
+    status, valid_until = loaded.version["status"], loaded.version["valid_until"]
+    if check_quote_action(status, QuoteAction.supersede, now=now, valid_until=valid_until).ok:
+        return
+    enforce(
+        check_quote_action(status, QuoteAction.edit, now=now, valid_until=valid_until),
+        CONFLICT_CODES,
+    )
+
+
+async def _store_content(
+    conn: AsyncConnection, loaded: Loaded, content: Content, now: datetime
+) -> Row:
+    """Save edited content: in place on a draft, else as the next version (the old one is
+    superseded — submitted versions never change, so their approval cannot be reused)."""
+    version_values, line_values = priced(content)
+    current = loaded.version
+    if current["status"] == QuoteStatus.draft:
+        await repo.replace_lines(conn, current["id"], line_values)
+        return await repo.update_version(conn, current["id"], version_values, now)
+    superseded = {"status": QuoteStatus.superseded, "superseded_at": now}
+    await repo.update_version(conn, current["id"], superseded, now)
+    draft = {
+        "quote_id": current["quote_id"],
+        "number": current["number"] + 1,
+        "status": QuoteStatus.draft,
+        **version_values,
+    }
+    return await repo.insert_version(conn, draft, line_values, now)
+
+
+async def update_quote(
+    conn: AsyncConnection,
+    principal: Principal,
+    quote_id: uuid.UUID,
+    data: QuoteUpdate,
+    expected_version: int | None,
+) -> dict[str, Any]:
+    principal.require(Kind.quotes, "write")
+    now = utcnow()
+    loaded = await load(conn, principal, quote_id, lock=True, expected_version=expected_version)
+    _require_editable(loaded, now)
+    changes = data.changes()
+    quote_changes = {"title": changes["title"]} if "title" in changes else {}
+    version = loaded.version
+    content = _edited(content_of(version, loaded.lines), changes)
+    if content.fingerprint != version["fingerprint"]:
+        if "valid_until" in changes:
+            require_valid_until(content.valid_until, now.date())
+        version = await _store_content(conn, loaded, content, now)
+        quote_changes |= {"status": version["status"], "current_version_no": version["number"]}
+    quote = await repo.quotes.update(
+        conn, principal, quote_id, quote_changes, expected_version=None, current=loaded.quote
+    )
+    updated = Loaded(quote, version, await repo.lines_of(conn, version["id"]))
+    await audit(conn, principal, "update", loaded, updated)
+    return updated.detail()
+
+
+async def get_quote(
+    conn: AsyncConnection, principal: Principal, quote_id: uuid.UUID
+) -> dict[str, Any]:
+    principal.require(Kind.quotes, "read")
+    return (await load(conn, principal, quote_id)).detail()
+
+
+async def list_quotes(
+    conn: AsyncConnection,
+    principal: Principal,
+    *,
+    filters: dict[str, Any],
+    sort: SortKey,
+    cursor: str | None,
+    limit: int,
+) -> dict[str, Any]:
+    principal.require(Kind.quotes, "read")
+    table = repo.quotes_table
+    where = [table.c[name] == value for name, value in filters.items() if value is not None]
+    result = await repo.quotes.list(
+        conn, principal, where=where, sort=sort, cursor=cursor, limit=limit
+    )
+    versions = await repo.current_versions(conn, [quote["id"] for quote in result.items])
+    items = [{**quote, "current_version": versions[quote["id"]]} for quote in result.items]
+    return {"items": items, "next_cursor": result.next_cursor}
+
+
+async def list_versions(
+    conn: AsyncConnection,
+    principal: Principal,
+    quote_id: uuid.UUID,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> Page:
+    principal.require(Kind.quotes, "read")
+    await repo.quotes.get(conn, principal, quote_id)
+    return await repo.list_versions(conn, quote_id, cursor=cursor, limit=limit)
+
+
+async def get_version(
+    conn: AsyncConnection, principal: Principal, quote_id: uuid.UUID, number: int
+) -> dict[str, Any]:
+    principal.require(Kind.quotes, "read")
+    await repo.quotes.get(conn, principal, quote_id)
+    version = await repo.version_by_number(conn, quote_id, number)
+    if version is None:
+        raise not_found("quote version", f"{quote_id}/{number}")
+    return {**version, "lines": await repo.lines_of(conn, version["id"])}
+
+
+async def approval_queue(
+    conn: AsyncConnection, principal: Principal, *, cursor: str | None, limit: int
+) -> Page:
+    """Pending quotes the caller may approve: their limit covers the discount, not their own."""
+    principal.require(Kind.quotes, "read")
+    limits = POLICY.discount_authority_pct
+    own_limit = limits.get(principal.role) if principal.role else None
+    if own_limit is None:
+        return Page([], None)
+    roles = [role for role, limit in limits.items() if limit <= own_limit]
+    return await repo.approval_queue(conn, principal, roles, cursor=cursor, limit=limit)

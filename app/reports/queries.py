@@ -1,0 +1,496 @@
+"""Every query the reports run: set-based SQL over the tables, visibility in the WHERE.
+
+Each function returns a subquery of one row per counted record (a lead, a deal's arrival
+at a stage, a won deal's revenue in one currency, a ticket...), with its period bucket,
+its keys and 0/1 flags; `sql.Rollup` turns it into grouped rows and period totals.
+"""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.core.access import Kind, Principal, visible
+from app.core.enums import (
+    OPEN_DEAL_STAGES,
+    ActivityKind,
+    ContractStatus,
+    CustomerTier,
+    DealStage,
+    LeadSource,
+    LeadStatus,
+    TicketType,
+)
+from app.models import (
+    Activity,
+    Campaign,
+    Contract,
+    Customer,
+    Deal,
+    DealStageChange,
+    Lead,
+    Team,
+    Ticket,
+    TicketSlaEvent,
+    User,
+)
+from app.reports.periods import Period
+from app.reports.schemas import SalesBy
+from app.reports.sql import (
+    Expr,
+    bucket,
+    cents,
+    epoch_seconds,
+    flag,
+    seconds_between,
+    weighted_cents,
+)
+from app.rules.policy import DEFAULT_POLICY
+
+leads: sa.Table = Lead.__table__  # type: ignore[attr-defined]
+deals: sa.Table = Deal.__table__  # type: ignore[attr-defined]
+history: sa.Table = DealStageChange.__table__  # type: ignore[attr-defined]
+contracts: sa.Table = Contract.__table__  # type: ignore[attr-defined]
+customers: sa.Table = Customer.__table__  # type: ignore[attr-defined]
+activities: sa.Table = Activity.__table__  # type: ignore[attr-defined]
+campaigns: sa.Table = Campaign.__table__  # type: ignore[attr-defined]
+tickets: sa.Table = Ticket.__table__  # type: ignore[attr-defined]
+sla_events: sa.Table = TicketSlaEvent.__table__  # type: ignore[attr-defined]
+users: sa.Table = User.__table__  # type: ignore[attr-defined]
+teams: sa.Table = Team.__table__  # type: ignore[attr-defined]
+
+QUALIFIED_STATUSES = (LeadStatus.qualified, LeadStatus.converted)
+# A won deal's contract has been accepted (and maybe closed since); its amount is the
+# accepted quote version's total, so superseded versions never count.
+EARNING_CONTRACT = (ContractStatus.accepted, ContractStatus.closed)
+_ONE: sa.ColumnClause[int] = sa.literal_column("1")
+_ZERO: sa.ColumnClause[int] = sa.literal_column("0")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The allow-listed filters a report was asked for; None means not filtered."""
+
+    owner_id: uuid.UUID | None = None
+    team_id: uuid.UUID | None = None
+    channel: LeadSource | None = None
+    product: str | None = None
+    tier: CustomerTier | None = None
+    ticket_type: TicketType | None = None
+    activity_kind: ActivityKind | None = None
+
+
+def team_members(team_id: uuid.UUID) -> sa.Select[Any]:
+    return sa.select(users.c.id).where(users.c.team_id == team_id)
+
+
+def effective_tier(table: sa.FromClause) -> Expr:
+    """A manager's override wins over the computed tier (DOMAIN.md §2)."""
+    return sa.func.coalesce(table.c.tier_override, table.c.tier)
+
+
+def customers_of_tier(tier: CustomerTier) -> sa.Select[Any]:
+    return sa.select(customers.c.id).where(effective_tier(customers) == tier)
+
+
+def owner_filters(owner: Expr, f: Filters) -> list[sa.ColumnElement[bool]]:
+    where = []
+    if f.owner_id is not None:
+        where.append(owner == f.owner_id)
+    if f.team_id is not None:
+        where.append(owner.in_(team_members(f.team_id)))
+    return where
+
+
+def deal_filters(principal: Principal, f: Filters) -> list[sa.ColumnElement[bool]]:
+    """Visibility and the deal-level filters, on `deals`."""
+    where = [visible(principal, Kind.deals, deals), *owner_filters(deals.c.owner_id, f)]
+    if f.channel is not None:
+        where.append(deals.c.lead_id.in_(sa.select(leads.c.id).where(leads.c.source == f.channel)))
+    if f.product is not None:
+        where.append(deals.c.product == f.product)
+    if f.tier is not None:
+        where.append(deals.c.customer_id.in_(customers_of_tier(f.tier)))
+    return where
+
+
+def in_period(column: Expr, period: Period) -> list[sa.ColumnElement[bool]]:
+    return [column >= period.start_at, column < period.end_at]
+
+
+# ------------------------------------------------------------------ won revenue
+
+
+def won_revenue(dialect: str, where: Sequence[sa.ColumnElement[bool]]) -> sa.Subquery:
+    """Won deals (stage `won` now) matching `where`, one row per deal and currency.
+
+    Revenue is what was sold: the deal's accepted contracts (in their currency). A deal
+    won without one (imported, or closed before contracts were kept) counts at its
+    estimated amount, flagged `estimated`; with no amount at all, `priced` is 0.
+    """
+    earning = sa.and_(contracts.c.deal_id == deals.c.id, contracts.c.status.in_(EARNING_CONTRACT))
+    won = [deals.c.stage == DealStage.won, *where]
+    columns = (
+        deals.c.id.label("deal_id"),
+        deals.c.lead_id,
+        deals.c.customer_id,
+        deals.c.owner_id,
+        deals.c.product,
+        deals.c.created_at,
+        deals.c.closed_at,
+    )
+    by_contract = (
+        sa.select(*columns, contracts.c.currency, contracts.c.amount, _ZERO.label("estimated"))
+        .select_from(deals.join(contracts, earning))
+        .where(*won)
+    )
+    by_estimate = sa.select(
+        *columns,
+        deals.c.currency,
+        deals.c.amount,
+        flag(deals.c.amount.is_not(None)).label("estimated"),
+    ).where(*won, ~sa.exists().where(earning))
+    lines = sa.union_all(by_contract, by_estimate).subquery("revenue_lines")
+    per_deal = [lines.c[c.key] for c in columns] + [lines.c.currency]
+    amount = sa.func.sum(cents(lines.c.amount, dialect))
+    return (
+        sa.select(
+            *per_deal,
+            amount.label("cents"),
+            flag(amount.is_not(None)).label("priced"),
+            sa.func.max(lines.c.estimated).label("estimated"),
+        )
+        .group_by(*per_deal)
+        .subquery("won_revenue")
+    )
+
+
+# ------------------------------------------------------------------ funnel
+
+
+def _lead_progress() -> list[Expr]:
+    """Whether a lead reached qualified (qualified or converted now) and converted."""
+    converted = sa.or_(leads.c.status == LeadStatus.converted, leads.c.converted_at.is_not(None))
+    return [
+        flag(sa.or_(leads.c.status.in_(QUALIFIED_STATUSES), converted)).label("qualified"),
+        flag(converted).label("converted"),
+    ]
+
+
+def _cohort_leads(principal: Principal, period: Period, f: Filters) -> list[sa.ColumnElement[bool]]:
+    """The leads created in the period that the caller may see and asked for."""
+    where = [
+        visible(principal, Kind.leads, leads),
+        *in_period(leads.c.created_at, period),
+        *owner_filters(leads.c.owner_id, f),
+    ]
+    if f.channel is not None:
+        where.append(leads.c.source == f.channel)
+    return where
+
+
+def funnel_leads(dialect: str, principal: Principal, period: Period, f: Filters) -> sa.Subquery:
+    """Leads by creation: created, reached qualified, converted."""
+    return (
+        sa.select(
+            bucket(leads.c.created_at, period.grouping, dialect).label("period_start"),
+            _ONE.label("leads"),
+            *_lead_progress(),
+        )
+        .where(*_cohort_leads(principal, period, f))
+        .subquery("funnel_leads")
+    )
+
+
+def funnel_stages(dialect: str, principal: Principal, period: Period, f: Filters) -> sa.Subquery:
+    """Each deal's first arrival at each open stage, from the stage history.
+
+    A deal that went back and forth is counted once per stage, in the period of its first
+    arrival. First arrivals are found from the period's own history rows (index on
+    `to_stage, changed_at`) that have no earlier arrival at the same stage (index on
+    `deal_id, changed_at`), so the cost follows the period, not the whole history.
+    A deal's time in a stage over all its visits is the sum of its departure times minus
+    the sum of its arrival times; a deal still in the stage (more arrivals than
+    departures) has no final time yet and is left out of the median (NULL).
+    """
+    earlier = history.alias("earlier")
+    firsts = (
+        sa.select(
+            history.c.deal_id,
+            history.c.to_stage.label("stage"),
+            sa.func.min(history.c.changed_at).label("first_at"),
+        )
+        .select_from(history.join(deals, deals.c.id == history.c.deal_id))
+        .where(
+            history.c.to_stage.in_(OPEN_DEAL_STAGES),
+            *in_period(history.c.changed_at, period),
+            *deal_filters(principal, f),
+            ~sa.exists().where(
+                earlier.c.deal_id == history.c.deal_id,
+                earlier.c.to_stage == history.c.to_stage,
+                earlier.c.changed_at < history.c.changed_at,
+            ),
+        )
+        .group_by(history.c.deal_id, history.c.to_stage)
+        .subquery("firsts")
+    )
+    visits = history.alias("visits")
+    arrives = visits.c.to_stage == firsts.c.stage
+    leaves = visits.c.from_stage == firsts.c.stage
+    at = epoch_seconds(visits.c.changed_at, dialect)
+    stays = (
+        sa.select(
+            firsts.c.stage,
+            firsts.c.first_at,
+            sa.func.sum(sa.case((arrives, -at), else_=at)).label("seconds"),
+            sa.func.sum(sa.case((arrives, 1), else_=-1)).label("open_visits"),
+        )
+        .select_from(firsts.join(visits, visits.c.deal_id == firsts.c.deal_id))
+        .where(sa.or_(arrives, leaves))
+        .group_by(firsts.c.deal_id, firsts.c.stage, firsts.c.first_at)
+        .subquery("stays")
+    )
+    return sa.select(
+        bucket(stays.c.first_at, period.grouping, dialect).label("period_start"),
+        stays.c.stage.label("step"),
+        _ONE.label("reached"),
+        sa.case((stays.c.open_visits == 0, stays.c.seconds)).label("stage_seconds"),
+    ).subquery("funnel_stages")
+
+
+def funnel_won(dialect: str, principal: Principal, period: Period, f: Filters) -> sa.Subquery:
+    """Deals won now, by closing time (a reopened deal is not won until it is won again)."""
+    return (
+        sa.select(
+            bucket(deals.c.closed_at, period.grouping, dialect).label("period_start"),
+            _ONE.label("won"),
+        )
+        .where(
+            deals.c.stage == DealStage.won,
+            *in_period(deals.c.closed_at, period),
+            *deal_filters(principal, f),
+        )
+        .subquery("funnel_won")
+    )
+
+
+# ------------------------------------------------------------------ sales and forecast
+
+
+def _sales_keys(source: sa.FromClause, by: SalesBy | None) -> tuple[sa.FromClause, list[Expr]]:
+    """The FROM clause and key columns that put a row under its owner, team or product."""
+    if by is SalesBy.owner:
+        return source, [source.c.owner_id.label("owner_id")]
+    if by is SalesBy.product:
+        return source, [source.c.product.label("product")]
+    if by is SalesBy.team:
+        owner = users.alias("owner")
+        joined = source.outerjoin(owner, owner.c.id == source.c.owner_id)
+        return joined, [owner.c.team_id.label("team_id")]
+    return source, []
+
+
+SALES_KEY = {SalesBy.owner: "owner_id", SalesBy.team: "team_id", SalesBy.product: "product"}
+
+
+def sales_outcomes(
+    dialect: str, principal: Principal, period: Period, f: Filters, by: SalesBy | None
+) -> sa.Subquery:
+    """Won and lost deals by closing time, won ones with their revenue and cycle."""
+    closed = [*in_period(deals.c.closed_at, period), *deal_filters(principal, f)]
+    revenue = won_revenue(dialect, closed)
+    won_from, won_keys = _sales_keys(revenue, by)
+    won = sa.select(
+        bucket(revenue.c.closed_at, period.grouping, dialect).label("period_start"),
+        *won_keys,
+        revenue.c.currency,
+        _ONE.label("won"),
+        _ZERO.label("lost"),
+        revenue.c.cents,
+        revenue.c.priced,
+        revenue.c.estimated,
+        seconds_between(revenue.c.created_at, revenue.c.closed_at, dialect).label("cycle"),
+    ).select_from(won_from)
+    lost_from, lost_keys = _sales_keys(deals, by)
+    lost = (
+        sa.select(
+            bucket(deals.c.closed_at, period.grouping, dialect).label("period_start"),
+            *lost_keys,
+            deals.c.currency,
+            _ZERO.label("won"),
+            _ONE.label("lost"),
+            sa.null().label("cents"),
+            _ZERO.label("priced"),
+            _ZERO.label("estimated"),
+            sa.null().label("cycle"),
+        )
+        .select_from(lost_from)
+        .where(deals.c.stage == DealStage.lost, *closed)
+    )
+    return sa.union_all(won, lost).subquery("sales_outcomes")
+
+
+def _win_basis_points() -> Expr:
+    probabilities = DEFAULT_POLICY.deals.win_probability_pct
+    whens = []
+    for stage in OPEN_DEAL_STAGES:
+        points = probabilities[stage] * 100
+        if points != points.to_integral_value():
+            raise ValueError(f"win probability {probabilities[stage]} has more than 2 decimals")
+        whens.append((deals.c.stage == stage, int(points)))
+    return sa.case(*whens, else_=0)
+
+
+def forecast_deals(
+    dialect: str, principal: Principal, period: Period, f: Filters, by: SalesBy | None
+) -> sa.Subquery:
+    """Open deals by expected close date, each weighted by its stage's win probability."""
+    source, keys = _sales_keys(deals, by)
+    return (
+        sa.select(
+            bucket(deals.c.expected_close_date, period.grouping, dialect, is_date=True).label(
+                "period_start"
+            ),
+            *keys,
+            deals.c.currency,
+            _ONE.label("open_count"),
+            flag(deals.c.amount.is_(None)).label("unpriced_count"),
+            cents(deals.c.amount, dialect).label("pipeline"),
+            weighted_cents(deals.c.amount, _win_basis_points(), dialect).label("weighted"),
+        )
+        .select_from(source)
+        .where(
+            deals.c.stage.in_(OPEN_DEAL_STAGES),
+            deals.c.expected_close_date >= period.start,
+            deals.c.expected_close_date < period.end,
+            *deal_filters(principal, f),
+        )
+        .subquery("forecast_deals")
+    )
+
+
+# ------------------------------------------------------------------ channels
+
+
+def channel_leads(dialect: str, principal: Principal, period: Period, f: Filters) -> sa.Subquery:
+    """Leads by creation, per source channel, campaign and the lead's currency."""
+    return (
+        sa.select(
+            bucket(leads.c.created_at, period.grouping, dialect).label("period_start"),
+            leads.c.source.label("channel"),
+            leads.c.campaign,
+            leads.c.currency,
+            _ONE.label("leads"),
+            *_lead_progress(),
+        )
+        .where(*_cohort_leads(principal, period, f))
+        .subquery("channel_leads")
+    )
+
+
+def channel_wins(dialect: str, principal: Principal, period: Period, f: Filters) -> sa.Subquery:
+    """Deals won from the period's leads (whenever they closed), with their revenue."""
+    cohort = sa.select(leads.c.id).where(*_cohort_leads(principal, period, f))
+    revenue = won_revenue(
+        dialect, [visible(principal, Kind.deals, deals), deals.c.lead_id.in_(cohort)]
+    )
+    return (
+        sa.select(
+            bucket(leads.c.created_at, period.grouping, dialect).label("period_start"),
+            leads.c.source.label("channel"),
+            leads.c.campaign,
+            revenue.c.currency,
+            _ONE.label("won"),
+            revenue.c.cents.label("revenue"),
+        )
+        .select_from(revenue.join(leads, leads.c.id == revenue.c.lead_id))
+        .subquery("channel_wins")
+    )
+
+
+def campaign_costs(dialect: str, period: Period, f: Filters) -> sa.Subquery:
+    """Each campaign's whole recorded cost, in the period bucket where it starts."""
+    where = [campaigns.c.starts_on >= period.start, campaigns.c.starts_on < period.end]
+    if f.channel is not None:
+        where.append(campaigns.c.channel == f.channel)
+    return (
+        sa.select(
+            bucket(campaigns.c.starts_on, period.grouping, dialect, is_date=True).label(
+                "period_start"
+            ),
+            campaigns.c.channel,
+            campaigns.c.name.label("campaign"),
+            campaigns.c.currency,
+            cents(campaigns.c.cost, dialect).label("cost"),
+            flag(campaigns.c.cost.is_not(None)).label("costed"),
+        )
+        .where(*where)
+        .subquery("campaign_costs")
+    )
+
+
+# ------------------------------------------------------------------ customer mix
+
+
+def mix_revenue(dialect: str, principal: Principal, period: Period, f: Filters) -> sa.Subquery:
+    """Won revenue by closing time, under the customer's current tier and grade."""
+    closed = [
+        *in_period(deals.c.closed_at, period),
+        visible(principal, Kind.deals, deals),
+        *owner_filters(deals.c.owner_id, f),
+    ]
+    revenue = won_revenue(dialect, closed)
+    return (
+        sa.select(
+            bucket(revenue.c.closed_at, period.grouping, dialect).label("period_start"),
+            effective_tier(customers).label("tier"),
+            customers.c.grade,
+            revenue.c.currency,
+            revenue.c.cents.label("revenue"),
+        )
+        .select_from(revenue.outerjoin(customers, customers.c.id == revenue.c.customer_id))
+        .subquery("mix_revenue")
+    )
+
+
+def mix_activities(dialect: str, principal: Principal, period: Period, f: Filters) -> sa.Subquery:
+    """Activities with a customer, by when they happened, in the customer's currency."""
+    where = [
+        visible(principal, Kind.activities, activities),
+        *in_period(activities.c.occurred_at, period),
+        *owner_filters(activities.c.owner_id, f),
+    ]
+    if f.activity_kind is not None:
+        where.append(activities.c.kind == f.activity_kind)
+    return (
+        sa.select(
+            bucket(activities.c.occurred_at, period.grouping, dialect).label("period_start"),
+            effective_tier(customers).label("tier"),
+            customers.c.grade,
+            customers.c.currency,
+            _ONE.label("activities"),
+        )
+        .select_from(activities.join(customers, customers.c.id == activities.c.customer_id))
+        .where(*where)
+        .subquery("mix_activities")
+    )
+
+
+# ------------------------------------------------------------------ names
+
+
+async def user_names(conn: AsyncConnection, ids: set[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    if not ids:
+        return {}
+    statement = sa.select(users.c.id, users.c.name, users.c.team_id).where(users.c.id.in_(ids))
+    return {row["id"]: row for row in (await conn.execute(statement)).mappings()}
+
+
+async def team_names(conn: AsyncConnection, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not ids:
+        return {}
+    statement = sa.select(teams.c.id, teams.c.name).where(teams.c.id.in_(ids))
+    return {row.id: row.name for row in await conn.execute(statement)}

@@ -1,0 +1,145 @@
+"""How every change to a ticket is applied: one locked, versioned, audited unit of work.
+
+Each PATCH and action locks the ticket row, checks `If-Match` and the status machine,
+decides what happened (SLA events to append, fields to set), lets the clocks catch up
+(`clocks.plan_clocks`) and stores it all with one audit entry. The sweeper takes the
+same row lock, so it and a request never interleave on one ticket.
+"""
+
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.audit.service import record
+from app.core.access import Kind, Principal, require_assignable
+from app.core.crud import Row
+from app.core.enums import Role, SlaEventKind
+from app.core.errors import Conflict, ErrorItem, InvalidInput, ServiceError
+from app.core.http import check_version
+from app.rules.common import Check
+from app.rules.sla import SlaEvent, SlaPolicy
+from app.rules.sla_registry import SlaRegistry
+from app.rules.tickets import TicketAction, transition_check
+from app.tickets import clock
+from app.tickets import policy as policies
+from app.tickets import repository as repo
+from app.tickets.clocks import Pending, as_events, persist_plan, plan_clocks, policy_in_force
+from app.users.repository import require_active_user
+
+
+def refuse(error: type[ServiceError], checks: Iterable[Check]) -> ServiceError:
+    """A problem listing every unmet check, each with its code and field."""
+    items = [ErrorItem(check.code, check.message, check.field) for check in checks]
+    return error("; ".join(item.message for item in items) + ".", errors=items)
+
+
+async def require_of_customer(
+    conn: AsyncConnection,
+    table: sa.Table,
+    ident: uuid.UUID | None,
+    customer_id: uuid.UUID,
+    field_name: str,
+) -> None:
+    """A ticket's contact or contract must be the ticket customer's own."""
+    if ident is None or await repo.belongs_to_customer(conn, table, ident, customer_id):
+        return
+    label = field_name.removesuffix("_id")
+    raise refuse(
+        InvalidInput,
+        [
+            Check(
+                f"{label}_not_of_customer",
+                f"{field_name} is not a {label} of the customer",
+                field_name,
+            )
+        ],
+    )
+
+
+async def require_ticket_assignee(
+    conn: AsyncConnection, principal: Principal, assignee_id: uuid.UUID
+) -> None:
+    """Support agents dispatch tickets among themselves; others follow the usual rule."""
+    if principal.role != Role.support_agent:
+        require_assignable(principal, assignee_id, "assignee_id")
+    await require_active_user(conn, assignee_id, "assignee_id")
+
+
+@dataclass(frozen=True)
+class Change:
+    """What an action does: SLA events to append, fields to set, notes for the audit trail."""
+
+    events: Sequence[Pending] = ()
+    fields: dict[str, Any] = field(default_factory=dict)
+    note: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Moment:
+    """The ticket as locked, its SLA log, and the instant the change happens."""
+
+    ticket: Row
+    log: list[SlaEvent]
+    now: datetime
+    registry: SlaRegistry
+
+    @property
+    def policy(self) -> SlaPolicy:
+        return policy_in_force(self.registry, self.log)
+
+    def event(self, kind: SlaEventKind) -> SlaEvent:
+        """An event happening now, on the policy in force."""
+        return self.registry.event(kind, self.now, self.policy)
+
+    def settle(self, stop: SlaEvent, payload: dict[str, Any] | None = None) -> list[Pending]:
+        """The stop and its outcome (`met`, or `breached` at the due instant)."""
+        stop_and_outcome = self.registry.settle(self.log, stop)
+        return [(stop_and_outcome[0], payload or {}), *((e, {}) for e in stop_and_outcome[1:])]
+
+
+Decide = Callable[[Moment], Awaitable[Change]]
+
+
+async def change_ticket(
+    conn: AsyncConnection,
+    principal: Principal,
+    ticket_id: uuid.UUID,
+    expected_version: int | None,
+    action: TicketAction,
+    decide: Decide,
+) -> Row:
+    principal.require(Kind.tickets, "write")
+    current = await repo.tickets.get(conn, principal, ticket_id, lock=True)
+    check_version(expected_version, current["version"])
+    if (refused := transition_check(action, current["status"])) is not None:
+        raise refuse(Conflict, [refused])
+    rows = await repo.load_log(conn, ticket_id)
+    registry = policies.REGISTRY
+    moment = Moment(current, as_events(rows), clock.now(), registry)
+    change = await decide(moment)
+    plan = plan_clocks(registry, moment.log, change.events, moment.now, current["escalation_level"])
+    row = await repo.tickets.update(
+        conn,
+        principal,
+        ticket_id,
+        {**change.fields, **plan.columns},
+        expected_version=expected_version,
+        current=current,
+    )
+    next_seq = rows[-1]["seq"] + 1 if rows else 1
+    await persist_plan(conn, row, next_seq, plan, actor_id=principal.user_id, now=moment.now)
+    await record(
+        conn,
+        principal,
+        f"ticket.{action}",
+        "ticket",
+        ticket_id,
+        before=current,
+        after={**row, **change.note},
+    )
+    return row

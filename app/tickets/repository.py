@@ -1,0 +1,219 @@
+"""Every query for tickets and their SLA event log."""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.core.access import Kind, Principal, visible
+from app.core.crud import Row, TableRepository
+from app.core.enums import Role, SlaStatus
+from app.core.ids import new_id
+from app.core.pagination import keyset_clause, order_by, sort_keys
+from app.core.types import UtcDateTime
+from app.models import Contact, Contract, Customer, Team, Ticket, TicketSlaEvent, User
+from app.rules.sla import SlaEvent
+from app.tickets import clock
+from app.tickets.schemas import SlaEventRead, TicketRead
+
+tickets_table: sa.Table = Ticket.__table__  # type: ignore[attr-defined]
+events_table: sa.Table = TicketSlaEvent.__table__  # type: ignore[attr-defined]
+customers_table: sa.Table = Customer.__table__  # type: ignore[attr-defined]
+contacts_table: sa.Table = Contact.__table__  # type: ignore[attr-defined]
+contracts_table: sa.Table = Contract.__table__  # type: ignore[attr-defined]
+users_table: sa.Table = User.__table__  # type: ignore[attr-defined]
+teams_table: sa.Table = Team.__table__  # type: ignore[attr-defined]
+
+# The stored status is exact as of the last write or sweep; a running clock that has
+# passed its due instant since is breached already, so reads and the `sla_status`
+# filter say so without waiting for the sweeper. (`at_risk` needs the event log and is
+# left to writes and the sweeper.) `callable_` reads the clock at each execution.
+_READ_AT = sa.bindparam("sla_read_at", callable_=clock.now, type_=UtcDateTime())
+effective_sla_status = sa.case(
+    (tickets_table.c.next_due_at <= _READ_AT, sa.literal(SlaStatus.breached.value)),
+    else_=tickets_table.c.sla_status,
+)
+
+
+class TicketRepository(TableRepository):
+    """Tickets as the API shows them, with `sla_status` brought up to the moment of reading."""
+
+    def __init__(self) -> None:
+        super().__init__(tickets_table, Kind.tickets, "ticket", list(TicketRead.model_fields))
+        # A labelled expression selects, and returns, like the column it stands for.
+        self.columns = [
+            effective_sla_status.label("sla_status")  # type: ignore[misc]
+            if column.name == "sla_status"
+            else column
+            for column in self.columns
+        ]
+
+
+tickets = TicketRepository()
+
+TICKET_SORTS = sort_keys(("created_at", ("created_at",)), ("next_due_at", ("next_due_at",)))
+EVENT_COLUMNS = [events_table.c[name] for name in SlaEventRead.model_fields]
+
+
+# --- references --------------------------------------------------------------------------
+
+
+async def customer_for_ticket(
+    conn: AsyncConnection, principal: Principal, customer_id: uuid.UUID
+) -> Row | None:
+    """The customer a new ticket names, if the caller may open tickets for it.
+
+    Support agents serve every customer's after-sales, including one calling for the
+    first time (whom their customer visibility, by existing tickets, would not show).
+    """
+    allowed = (
+        sa.true()
+        if principal.role == Role.support_agent
+        else visible(principal, Kind.customers, customers_table)
+    )
+    statement = sa.select(
+        customers_table.c.id, customers_table.c.tier, customers_table.c.tier_override
+    ).where(customers_table.c.id == customer_id, allowed)
+    return (await conn.execute(statement)).mappings().first()
+
+
+async def customer_tier_row(conn: AsyncConnection, customer_id: uuid.UUID) -> Row:
+    statement = sa.select(customers_table.c.tier, customers_table.c.tier_override).where(
+        customers_table.c.id == customer_id
+    )
+    return (await conn.execute(statement)).mappings().one()
+
+
+async def belongs_to_customer(
+    conn: AsyncConnection, table: sa.Table, ident: uuid.UUID, customer_id: uuid.UUID
+) -> bool:
+    """True when the contact or contract `ident` is the customer's."""
+    statement = sa.select(table.c.id).where(table.c.id == ident, table.c.customer_id == customer_id)
+    return (await conn.execute(statement)).first() is not None
+
+
+async def team_manager(conn: AsyncConnection, user_id: uuid.UUID | None) -> uuid.UUID | None:
+    """The active manager of the user's team, if there is one."""
+    if user_id is None:
+        return None
+    member, manager = users_table.alias("member"), users_table.alias("manager")
+    statement = (
+        sa.select(manager.c.id)
+        .select_from(
+            member.join(teams_table, teams_table.c.id == member.c.team_id).join(
+                manager, manager.c.id == teams_table.c.manager_id
+            )
+        )
+        .where(member.c.id == user_id, manager.c.is_active.is_(True))
+    )
+    return (await conn.execute(statement)).scalar()
+
+
+# --- the SLA event log -------------------------------------------------------------------
+
+
+async def load_logs(
+    conn: AsyncConnection, ticket_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[Row]]:
+    """Each ticket's SLA events in the order they were written."""
+    statement = (
+        sa.select(events_table.c.ticket_id, *EVENT_COLUMNS)
+        .where(events_table.c.ticket_id.in_(ticket_ids))
+        .order_by(events_table.c.ticket_id, events_table.c.seq)
+    )
+    logs: dict[uuid.UUID, list[Row]] = defaultdict(list)
+    for row in (await conn.execute(statement)).mappings():
+        logs[row["ticket_id"]].append(row)
+    return logs
+
+
+async def load_log(conn: AsyncConnection, ticket_id: uuid.UUID) -> list[Row]:
+    return (await load_logs(conn, [ticket_id])).get(ticket_id, [])
+
+
+async def append_events(
+    conn: AsyncConnection,
+    ticket_id: uuid.UUID,
+    first_seq: int,
+    events: Sequence[tuple[SlaEvent, Mapping[str, Any]]],
+    *,
+    actor_id: uuid.UUID | None,
+    recorded_at: datetime,
+) -> None:
+    """Append to the log; `seq` is unique per ticket, so a lost race fails loudly."""
+    if not events:
+        return
+    rows = [
+        {
+            "id": new_id(),
+            "ticket_id": ticket_id,
+            "seq": first_seq + offset,
+            "kind": event.kind,
+            "clock": event.clock,
+            "at": event.at,
+            "policy_version": event.policy_version,
+            "calendar_version": event.calendar_version,
+            "payload": dict(payload),
+            "actor_id": actor_id,
+            "recorded_at": recorded_at,
+        }
+        for offset, (event, payload) in enumerate(events)
+    ]
+    await conn.execute(events_table.insert(), rows)
+
+
+# --- the sweeper's queries -----------------------------------------------------------------
+
+SWEEP_COLUMNS = [
+    tickets_table.c[name]
+    for name in (
+        "id",
+        "subject",
+        "assignee_id",
+        "sla_status",
+        "first_response_due_at",
+        "resolution_due_at",
+        "next_due_at",
+        "escalation_level",
+    )
+]
+
+
+async def lock_due_tickets(
+    conn: AsyncConnection,
+    until: datetime,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Row]:
+    """The next tickets (by next due time) due before `until`, locked for this sweeper.
+
+    SKIP LOCKED: rows another sweeper or a request holds are left to them, so parallel
+    sweepers share the work instead of queueing on it (SQLite has no row locks; it
+    serializes writers anyway).
+    """
+    by_due = TICKET_SORTS["next_due_at"]
+    next_due = tickets_table.c.next_due_at
+    statement = sa.select(*SWEEP_COLUMNS).where(next_due.is_not(None), next_due <= until)
+    if after is not None:
+        statement = statement.where(keyset_clause(tickets_table, by_due, after))
+    statement = (
+        statement.order_by(*order_by(tickets_table, by_due))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await conn.execute(statement)).mappings())
+
+
+async def store_sweep(
+    conn: AsyncConnection, ticket_id: uuid.UUID, values: Mapping[str, Any], at: datetime
+) -> None:
+    """Write what the sweeper found; a new version, since what clients see changed."""
+    await conn.execute(
+        tickets_table.update()
+        .where(tickets_table.c.id == ticket_id)
+        .values(**values, version=tickets_table.c.version + 1, updated_at=at)
+    )

@@ -1,0 +1,125 @@
+"""Test harness: the schema comes from `alembic upgrade head`; every test is rolled back.
+
+The API suite runs once per backend: the embedded SQLite default always, and PostgreSQL
+when SALESFLOW_TEST_DATABASE_URL names a database. With SALESFLOW_REQUIRE_POSTGRES=1 a
+missing or unreachable PostgreSQL fails the run instead of shrinking it.
+"""
+
+import asyncio
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from alembic import command
+from app.core.config import Settings
+from app.core.db import Database, create_engine
+from app.main import create_app
+from app.ops.migrations import alembic_config
+
+POSTGRES_URL = os.environ.get("SALESFLOW_TEST_DATABASE_URL")
+REQUIRE_POSTGRES = os.environ.get("SALESFLOW_REQUIRE_POSTGRES") == "1"
+BACKENDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if REQUIRE_POSTGRES and not POSTGRES_URL:
+        raise pytest.UsageError(
+            "SALESFLOW_REQUIRE_POSTGRES=1 but SALESFLOW_TEST_DATABASE_URL is not set"
+        )
+
+
+def test_settings(url: str) -> Settings:
+    return Settings(environment="test", database_url=url, log_level="WARNING")
+
+
+async def _reset_postgres(url: str) -> None:
+    engine = create_engine(test_settings(url))
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            await conn.execute(sa.text("CREATE SCHEMA public"))
+    finally:
+        await engine.dispose()
+
+
+def _migrate(url: str) -> None:
+    command.upgrade(alembic_config(url), "head")
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def engine(request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
+    """A migrated database for the whole session, one per backend."""
+    if request.param == "postgres":
+        assert POSTGRES_URL
+        await _reset_postgres(POSTGRES_URL)
+        url = POSTGRES_URL
+        tmp = None
+    else:
+        tmp = tempfile.TemporaryDirectory()
+        url = f"sqlite+aiosqlite:///{Path(tmp.name) / 'test.db'}"
+    await asyncio.to_thread(_migrate, url)
+    engine = create_engine(test_settings(url), url)
+    yield engine
+    await engine.dispose()
+    if tmp:
+        tmp.cleanup()
+
+
+class RolledBackDatabase(Database):
+    """Hands every unit of work a SAVEPOINT on the test's one connection."""
+
+    def __init__(self, engine: AsyncEngine, conn: AsyncConnection) -> None:
+        super().__init__(engine)
+        self.conn = conn
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        async with self.conn.begin_nested():
+            yield self.conn
+
+    async def dispose(self) -> None:
+        """The session's engine outlives each test's app."""
+
+
+@pytest.fixture
+async def conn(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        try:
+            yield connection
+        finally:
+            await transaction.rollback()
+
+
+@pytest.fixture
+def backend(engine: AsyncEngine) -> str:
+    return engine.dialect.name
+
+
+@pytest.fixture
+def settings(engine: AsyncEngine) -> Settings:
+    return test_settings(str(engine.url))
+
+
+@pytest.fixture
+async def app(engine: AsyncEngine, conn: AsyncConnection, settings: Settings):  # type: ignore[no-untyped-def]
+    return create_app(settings, RolledBackDatabase(engine, conn))
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+def unique_email(prefix: str = "user") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}@example.com"

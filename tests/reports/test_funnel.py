@@ -1,0 +1,218 @@
+"""The funnel, asserted number by number on a small dataset built by hand.
+
+Rep A's records (January to March 2026, monthly):
+- leads L1..L6: January has L1 (new), L2 (qualified), L3 (converted; created one second
+  before February); February has L4 (converted, created at midnight) and L6 (nurturing);
+  L5 was created one second before the period and never counts;
+- D1 goes development 01-05, initiation 01-15, proposal 02-01, back to initiation 02-10,
+  proposal again 02-20, bidding 03-01 (still there): proposal counts once, in February;
+- D2 opened in December (its development arrival is outside the period) and runs through
+  every stage to won on 03-01;
+- D3 opens 01-20 and is lost on 02-05;
+- D4 runs all stages in early February, is won 02-10 and reopened 03-05: not won.
+Rep B (another team) has one lead and one deal in January that A never sees.
+"""
+
+import pytest
+
+from app.core.enums import Role
+from tests.factories import (
+    make_api_key,
+    make_deal,
+    make_lead,
+    make_stage_history,
+    make_team,
+    make_user,
+)
+from tests.reports.helpers import at, pick, report
+
+PERIOD = {"from": "2026-01-01", "to": "2026-04-01"}
+STEPS = [
+    "leads", "qualified", "converted", "development", "initiation", "proposal", "bidding",
+    "negotiation", "implementation", "won",
+]  # fmt: skip
+FULL_PATH = ["development", "initiation", "proposal", "bidding", "negotiation", "implementation"]
+
+
+async def _deal(conn, owner, moves, **values):  # type: ignore[no-untyped-def]
+    stage = values.pop("stage", moves[-1][0])
+    deal_id = await make_deal(
+        conn, owner_id=owner.id, stage=stage, stage_changed_at=at(moves[-1][1]), **values
+    )
+    await make_stage_history(conn, deal_id=deal_id, moves=[(s, at(t)) for s, t in moves])
+    return deal_id
+
+
+@pytest.fixture
+async def world(conn, settings):  # type: ignore[no-untyped-def]
+    team, other_team = await make_team(conn), await make_team(conn)
+    rep = await make_user(conn, settings, role=Role.rep, team_id=team)
+    manager = await make_user(conn, settings, role=Role.manager, team_id=team)
+    other = await make_user(conn, settings, role=Role.rep, team_id=other_team)
+    director = await make_user(conn, settings, role=Role.director)
+    lead = {}
+    for name, created, status, source in [
+        ("L1", "2026-01-10", "new", "website_form"),
+        ("L2", "2026-01-20", "qualified", "website_form"),
+        ("L3", "2026-01-31T23:59:59", "converted", "trade_show"),
+        ("L4", "2026-02-01T00:00:00", "converted", "website_form"),
+        ("L5", "2025-12-31T23:59:59", "converted", "trade_show"),
+        ("L6", "2026-02-15", "nurturing", "trade_show"),
+    ]:
+        converted_at = at(created) if status == "converted" else None
+        lead[name] = await make_lead(
+            conn, owner_id=rep.id, created_at=at(created), status=status, source=source,
+            converted_at=converted_at,
+        )  # fmt: skip
+    await make_lead(conn, owner_id=other.id, created_at=at("2026-01-15"), status="qualified")
+    await _deal(
+        conn, rep,
+        [("development", "2026-01-05"), ("initiation", "2026-01-15"),
+         ("proposal", "2026-02-01"), ("initiation", "2026-02-10"),
+         ("proposal", "2026-02-20"), ("bidding", "2026-03-01")],
+        lead_id=lead["L3"],
+    )  # fmt: skip
+    d2_moves = list(zip(FULL_PATH, ["2025-12-20", "2026-01-04", "2026-01-10", "2026-01-20",
+                                    "2026-02-01", "2026-02-11"], strict=True))  # fmt: skip
+    await _deal(conn, rep, [*d2_moves, ("won", "2026-03-01")], closed_at=at("2026-03-01"))
+    await _deal(
+        conn, rep, [("development", "2026-01-20"), ("lost", "2026-02-05")],
+        closed_at=at("2026-02-05"),
+    )  # fmt: skip
+    d4_moves = [(s, f"2026-02-0{i + 1}") for i, s in enumerate(FULL_PATH)]
+    await _deal(
+        conn, rep, [*d4_moves, ("won", "2026-02-10"), ("implementation", "2026-03-05")],
+    )  # fmt: skip
+    await _deal(conn, other, [("development", "2026-01-10")])
+    return {"rep": rep, "manager": manager, "director": director, "other": other}
+
+
+def _figures(rows, **match):  # type: ignore[no-untyped-def]
+    return pick(
+        rows, "step", "count", "conversion_pct", "drop_off", "median_days_in_stage", **match
+    )
+
+
+async def test_every_number_of_the_funnel_by_month(client, world):
+    body = await report(client, "funnel", world["rep"], **PERIOD)
+    assert body["period"] == {"from": "2026-01-01", "to": "2026-04-01", "grouping": "month"}
+    rows = body["rows"]
+    assert [r["period_start"] for r in rows] == [
+        m for m in ("2026-01-01", "2026-02-01", "2026-03-01") for _ in STEPS
+    ]
+    assert _figures(rows, period_start="2026-01-01") == [
+        ("leads", 3, None, None, None),
+        ("qualified", 2, "66.67", 1, None),
+        ("converted", 1, "50.00", 1, None),
+        ("development", 2, "200.00", -1, "13.00"),
+        ("initiation", 2, "100.00", 0, "16.50"),
+        ("proposal", 1, "50.00", 1, "10.00"),
+        ("bidding", 1, "100.00", 0, "12.00"),
+        ("negotiation", 0, "0.00", 1, None),
+        ("implementation", 0, None, 0, None),
+        ("won", 0, None, 0, None),
+    ]
+    assert _figures(rows, period_start="2026-02-01") == [
+        ("leads", 2, None, None, None),
+        ("qualified", 1, "50.00", 1, None),
+        ("converted", 1, "100.00", 0, None),
+        ("development", 1, "100.00", 0, "1.00"),
+        ("initiation", 1, "100.00", 0, "1.00"),
+        ("proposal", 2, "200.00", -1, "9.50"),
+        ("bidding", 1, "50.00", 1, "1.00"),
+        ("negotiation", 2, "200.00", -1, "5.50"),
+        ("implementation", 2, "100.00", 0, "18.00"),
+        ("won", 0, "0.00", 2, None),
+    ]
+    assert _figures(rows, period_start="2026-03-01") == [
+        ("leads", 0, None, None, None),
+        ("qualified", 0, None, 0, None),
+        ("converted", 0, None, 0, None),
+        ("development", 0, None, 0, None),
+        ("initiation", 0, None, 0, None),
+        ("proposal", 0, None, 0, None),
+        ("bidding", 1, None, -1, None),
+        ("negotiation", 0, "0.00", 1, None),
+        ("implementation", 0, None, 0, None),
+        ("won", 1, None, -1, None),
+    ]
+    assert _figures(body["totals"]) == [
+        ("leads", 5, None, None, None),
+        ("qualified", 3, "60.00", 2, None),
+        ("converted", 2, "66.67", 1, None),
+        ("development", 3, "150.00", -1, "10.00"),
+        ("initiation", 3, "100.00", 0, "6.00"),
+        ("proposal", 3, "100.00", 0, "10.00"),
+        ("bidding", 3, "100.00", 0, "6.50"),
+        ("negotiation", 2, "66.67", 1, "5.50"),
+        ("implementation", 2, "100.00", 0, "18.00"),
+        ("won", 1, "50.00", 1, None),
+    ]
+
+
+async def test_manager_sees_the_team_and_director_sees_everyone(client, world):
+    rep_view = await report(client, "funnel", world["rep"], **PERIOD)
+    manager_view = await report(client, "funnel", world["manager"], **PERIOD)
+    assert manager_view == rep_view
+    director_view = await report(client, "funnel", world["director"], **PERIOD)
+    january = dict(pick(director_view["rows"], "step", "count", period_start="2026-01-01"))
+    assert (january["leads"], january["qualified"], january["development"]) == (4, 3, 3)
+    theirs = await report(
+        client, "funnel", world["director"], owner_id=str(world["other"].id), **PERIOD
+    )
+    assert [t["count"] for t in theirs["totals"]] == [1, 1, 0, 1, 0, 0, 0, 0, 0, 0]
+    team = await report(
+        client, "funnel", world["director"], team_id=str(world["rep"].team_id), **PERIOD
+    )
+    assert team["totals"] == rep_view["totals"]
+
+
+async def test_channel_filter_follows_deals_back_to_their_lead(client, world):
+    body = await report(client, "funnel", world["rep"], channel="trade_show", **PERIOD)
+    # L3 and L6 are trade-show leads in the period; only D1 was converted from one.
+    assert [(t["step"], t["count"]) for t in body["totals"]] == [
+        ("leads", 2), ("qualified", 1), ("converted", 1), ("development", 1),
+        ("initiation", 1), ("proposal", 1), ("bidding", 1), ("negotiation", 0),
+        ("implementation", 0), ("won", 0),
+    ]  # fmt: skip
+
+
+async def test_quarter_and_week_buckets(client, world):
+    quarter = await report(client, "funnel", world["rep"], grouping="quarter", **PERIOD)
+    assert {r["period_start"] for r in quarter["rows"]} == {"2026-01-01"}
+    assert [r["count"] for r in quarter["rows"]] == [r["count"] for r in quarter["totals"]]
+    week = await report(
+        client,
+        "funnel",
+        world["rep"],
+        grouping="week",
+        **{"from": "2026-01-29", "to": "2026-02-03"},
+    )
+    # Thursday 29 January is in the week of Monday the 26th; 1 February (Sunday) too.
+    starts = sorted({r["period_start"] for r in week["rows"]})
+    assert starts == ["2026-01-26", "2026-02-02"]
+    leads = dict(pick(week["rows"], "period_start", "count", step="leads"))
+    assert leads == {"2026-01-26": 2, "2026-02-02": 0}  # L3 (31 Jan) and L4 (1 Feb, Sunday)
+
+
+async def test_a_partner_needs_both_scopes_and_an_agent_is_refused(client, conn, settings):
+    deals_only = await make_api_key(conn, scopes=["deals:read"])
+    response = await client.get("/api/v1/reports/funnel", params=PERIOD, headers=deals_only.headers)
+    assert response.status_code == 403
+    agent = await make_user(conn, settings, role=Role.support_agent)
+    response = await client.get("/api/v1/reports/funnel", params=PERIOD, headers=agent.headers)
+    assert response.status_code == 403
+    both = await make_api_key(conn, scopes=["deals:read", "leads:read"])
+    assert (await report(client, "funnel", both, **PERIOD))["totals"][0]["count"] == 0
+
+
+async def test_buckets_are_utc_whatever_the_session_time_zone(client, conn, backend, world):
+    if backend != "postgresql":
+        pytest.skip("SQLite has no session time zone")
+    import sqlalchemy as sa
+
+    # In Shanghai, L3 (31 January 23:59:59 UTC) was created on 1 February.
+    await conn.execute(sa.text("SET LOCAL TIME ZONE 'Asia/Shanghai'"))
+    body = await report(client, "funnel", world["rep"], **PERIOD)
+    leads = dict(pick(body["rows"], "period_start", "count", step="leads"))
+    assert leads == {"2026-01-01": 3, "2026-02-01": 2, "2026-03-01": 0}

@@ -1,0 +1,44 @@
+from datetime import date
+
+import pytest
+
+from app.core.errors import InvalidInput
+from app.reports.periods import Grouping, Period, bucket_start
+
+
+@pytest.mark.parametrize(
+    ("day", "grouping", "start"),
+    [
+        (date(2026, 1, 1), Grouping.week, date(2025, 12, 29)),  # a Thursday
+        (date(2026, 1, 4), Grouping.week, date(2025, 12, 29)),  # Sunday ends the week
+        (date(2026, 1, 5), Grouping.week, date(2026, 1, 5)),  # Monday starts one
+        (date(2026, 3, 31), Grouping.quarter, date(2026, 1, 1)),
+        (date(2026, 4, 1), Grouping.quarter, date(2026, 4, 1)),
+        (date(2026, 12, 31), Grouping.quarter, date(2026, 10, 1)),
+        (date(2026, 2, 28), Grouping.month, date(2026, 2, 1)),
+        (date(2026, 7, 9), Grouping.year, date(2026, 1, 1)),
+        (date(2026, 7, 9), Grouping.day, date(2026, 7, 9)),
+    ],
+)
+def test_bucket_start(day, grouping, start):
+    assert bucket_start(day, grouping) == start
+
+
+def test_buckets_cover_the_period_and_no_more():
+    period = Period.checked(date(2026, 1, 15), date(2026, 4, 1), Grouping.month)
+    assert period.buckets() == [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)]
+    quarters = Period.checked(date(2025, 11, 1), date(2026, 4, 2), Grouping.quarter)
+    assert quarters.buckets() == [date(2025, 10, 1), date(2026, 1, 1), date(2026, 4, 1)]
+    last = Period.checked(date(9999, 11, 1), date(9999, 12, 31), Grouping.year)
+    assert last.buckets() == [date(9999, 1, 1)]
+    months = Period.checked(date(9999, 11, 1), date(9999, 12, 31), Grouping.month)
+    assert months.buckets() == [date(9999, 11, 1), date(9999, 12, 1)]
+
+
+def test_three_years_at_most_and_to_after_from():
+    assert Period.checked(date(2023, 1, 1), date(2026, 1, 1), Grouping.day)
+    with pytest.raises(InvalidInput):
+        Period.checked(date(2023, 1, 1), date(2026, 1, 2), Grouping.day)
+    with pytest.raises(InvalidInput):
+        Period.checked(date(2026, 1, 1), date(2026, 1, 1), Grouping.day)
+    assert Period.checked(date(9998, 1, 1), date(9999, 12, 31), Grouping.year)
