@@ -39,19 +39,21 @@ problem documents for every error, `ETag`/`If-Match` optimistic concurrency, and
 `Idempotency-Key` on POST so retries are safe.
 """
 
+# Requests are matched against routes one by one, in this order (a few µs per route
+# passed over): the most requested resources come first.
 ROUTERS = (
-    ops_router,
-    auth_router,
-    users_router,
-    leads_router,
     customers_router,
-    activities_router,
+    leads_router,
     deals_router,
+    tickets_router,
+    activities_router,
     quotes_router,
     contracts_router,
-    tickets_router,
     tasks_router,
     agenda_router,
+    auth_router,
+    users_router,
+    ops_router,
     policy_router,
     campaigns_router,
     reports_router,

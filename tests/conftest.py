@@ -85,6 +85,8 @@ class RolledBackDatabase(Database):
         async with self.conn.begin_nested():
             yield self.conn
 
+    reading = transaction
+
     async def dispose(self) -> None:
         """The session's engine outlives each test's app."""
 

@@ -4,6 +4,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.activities import repository as repo
@@ -118,11 +119,11 @@ async def list_activities(
 ) -> Page:
     principal.require(Kind.activities, "read")
     table = repo.activities_table
-    where = [table.c[name] == value for name, value in filters.items() if value is not None]
+    where: list[sa.ColumnElement[bool]] = []
     if occurred_after is not None:
         where.append(table.c.occurred_at >= occurred_after)
     if occurred_before is not None:
         where.append(table.c.occurred_at < occurred_before)
     return await repo.activities.list(
-        conn, principal, where=where, sort=sort, cursor=cursor, limit=limit
+        conn, principal, filters=filters, where=where, sort=sort, cursor=cursor, limit=limit
     )

@@ -268,11 +268,9 @@ async def list_contracts(
 ) -> Page:
     principal.require(Kind.contracts, "read")
     table = repo.contracts_table
-    where: list[sa.ColumnElement[bool]] = [
-        table.c[name] == value for name, value in filters.items() if value is not None
-    ]
+    where: list[sa.ColumnElement[bool]] = []
     if ending_before is not None:
         where.append(table.c.end_date < ending_before)
     return await repo.contracts.list(
-        conn, principal, where=where, sort=sort, cursor=cursor, limit=limit
+        conn, principal, filters=filters, where=where, sort=sort, cursor=cursor, limit=limit
     )

@@ -93,11 +93,33 @@ class Principal:
             )
 
 
-def _team_members(team_id: uuid.UUID | None) -> sa.Select[tuple[uuid.UUID]]:
+# The caller's id and team enter every visibility clause as these named parameters, so a
+# statement built once for one principal serves any other of the same shape when executed
+# with `viewer_params(principal)`.
+VIEWER_ID, VIEWER_TEAM_ID = "viewer_id", "viewer_team_id"
+
+
+def _viewer(principal: Principal) -> sa.BindParameter[uuid.UUID]:
+    return sa.bindparam(VIEWER_ID, principal.id, type_=sa.Uuid)
+
+
+def _team_members(principal: Principal) -> sa.Select[tuple[uuid.UUID]]:
     from app.models import User
 
     users = User.__table__  # type: ignore[attr-defined]
-    return sa.select(users.c.id).where(users.c.team_id == team_id)
+    team = sa.bindparam(VIEWER_TEAM_ID, principal.team_id, type_=sa.Uuid)
+    return sa.select(users.c.id).where(users.c.team_id == team)
+
+
+def visibility_shape(principal: Principal) -> tuple[object, ...]:
+    """What a visibility clause's SQL depends on; its parameters are `viewer_params`."""
+    if principal.sees_everything:
+        return ("all",)
+    return (principal.role, principal.team_id is None)
+
+
+def viewer_params(principal: Principal) -> dict[str, uuid.UUID | None]:
+    return {VIEWER_ID: principal.id, VIEWER_TEAM_ID: principal.team_id}
 
 
 def owned_by(
@@ -107,11 +129,11 @@ def owned_by(
     if principal.sees_everything:
         return sa.true()
     if principal.role == Role.manager:
-        mine = [owner == principal.id, owner.is_(None)]
+        mine = [owner == _viewer(principal), owner.is_(None)]
         if principal.team_id is not None:
-            mine.append(owner.in_(_team_members(principal.team_id)))
+            mine.append(owner.in_(_team_members(principal)))
         return sa.or_(*mine)
-    return owner == principal.id
+    return owner == _viewer(principal)
 
 
 def visible_customers(principal: Principal) -> sa.ColumnElement[bool]:
@@ -125,11 +147,9 @@ def visible_customers(principal: Principal) -> sa.ColumnElement[bool]:
         tickets = Ticket.__table__  # type: ignore[attr-defined]
         return customers.c.id.in_(sa.select(tickets.c.customer_id))
     contacts = Contact.__table__  # type: ignore[attr-defined]
-    covering = contacts.c.covering_rep_id == principal.id
+    covering = contacts.c.covering_rep_id == _viewer(principal)
     if principal.role == Role.manager and principal.team_id is not None:
-        covering = sa.or_(
-            covering, contacts.c.covering_rep_id.in_(_team_members(principal.team_id))
-        )
+        covering = sa.or_(covering, contacts.c.covering_rep_id.in_(_team_members(principal)))
     return sa.or_(
         owned_by(principal, customers.c.owner_id),
         customers.c.id.in_(sa.select(contacts.c.customer_id).where(covering)),
@@ -163,7 +183,7 @@ def visible(principal: Principal, kind: Kind, table: sa.Table) -> sa.ColumnEleme
     if kind == Kind.activities:
         if principal.role == Role.support_agent:
             return sa.or_(
-                table.c.owner_id == principal.id,
+                table.c.owner_id == _viewer(principal),
                 table.c.customer_id.in_(visible_customer_ids(principal)),
             )
         return sa.or_(
@@ -171,6 +191,17 @@ def visible(principal: Principal, kind: Kind, table: sa.Table) -> sa.ColumnEleme
             table.c.customer_id.in_(visible_customer_ids(principal)),
         )
     return owned_by(principal, table.c.owner_id)
+
+
+def self_owned_column(principal: Principal, kind: Kind) -> str | None:
+    """The column that, holding the caller's own id, makes a row visible to the caller by
+    itself: a list filtered on it needs no visibility clause (which would only keep the
+    planner from the owner's index). Mirrors the branches of `visible`."""
+    if principal.user_id is None or kind == Kind.contacts:
+        return None
+    if kind == Kind.customers and principal.role == Role.support_agent:
+        return None
+    return "assignee_id" if kind in (Kind.tickets, Kind.tasks) else "owner_id"
 
 
 def may_assign_to(principal: Principal, owner_id: uuid.UUID | None) -> bool:

@@ -14,7 +14,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.core.access import Kind, Principal, visible
+from app.core.access import (
+    Kind,
+    Principal,
+    self_owned_column,
+    viewer_params,
+    visibility_shape,
+    visible,
+)
 from app.core.clock import utcnow
 from app.core.errors import ErrorItem, InvalidInput, not_found
 from app.core.http import check_version
@@ -40,6 +47,9 @@ class TableRepository:
         self.kind = kind
         self.label = label
         self.columns = [table.c[name] for name in read_columns]
+        # One prebuilt statement per visibility shape: building and cache-keying a SELECT
+        # costs more than executing it, so `get` only binds the id and the viewer.
+        self._by_id: dict[tuple[object, ...], sa.Select[Any]] = {}
 
     def select(self) -> sa.Select[Any]:
         return sa.select(*self.columns)
@@ -47,12 +57,18 @@ class TableRepository:
     async def get(
         self, conn: AsyncConnection, principal: Principal, ident: uuid.UUID, *, lock: bool = False
     ) -> Row:
-        statement = self.select().where(
-            self.table.c.id == ident, visible(principal, self.kind, self.table)
-        )
-        if lock:
-            statement = statement.with_for_update()
-        row = first_dict(await conn.execute(statement))
+        shape = (*visibility_shape(principal), lock)
+        statement = self._by_id.get(shape)
+        if statement is None:
+            statement = self.select().where(
+                self.table.c.id == sa.bindparam("ident", type_=sa.Uuid),
+                visible(principal, self.kind, self.table),
+            )
+            if lock:
+                statement = statement.with_for_update()
+            self._by_id[shape] = statement
+        parameters = {"ident": ident, **viewer_params(principal)}
+        row = first_dict(await conn.execute(statement, parameters))
         if row is None:
             raise not_found(self.label, ident)
         return row
@@ -62,12 +78,19 @@ class TableRepository:
         conn: AsyncConnection,
         principal: Principal,
         *,
-        where: Sequence[sa.ColumnElement[bool]],
+        filters: Mapping[str, Any] | None = None,
+        where: Sequence[sa.ColumnElement[bool]] = (),
         sort: SortKey,
         cursor: str | None,
         limit: int,
     ) -> Page:
-        statement = self.select().where(visible(principal, self.kind, self.table), *where)
+        """One page of visible rows; `filters` are column equalities (None: not filtered)."""
+        equal = {name: value for name, value in (filters or {}).items() if value is not None}
+        own = self_owned_column(principal, self.kind)
+        clauses = [self.table.c[name] == value for name, value in equal.items()]
+        if own is None or equal.get(own) != principal.id:
+            clauses.append(visible(principal, self.kind, self.table))
+        statement = self.select().where(*clauses, *where)
         if cursor:
             statement = statement.where(
                 keyset_clause(self.table, sort, decode_cursor(cursor, sort))

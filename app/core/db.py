@@ -66,6 +66,23 @@ class Database:
         async with self.engine.begin() as conn:
             yield conn
 
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        """A unit of work that only reads.
+
+        On PostgreSQL its statements run in autocommit: no BEGIN and COMMIT round trips.
+        Under READ COMMITTED every statement takes a fresh snapshot inside a transaction
+        too, so readers see exactly what they would in one. The pool puts the connection
+        back to transactional mode when it is returned.
+        """
+        if self.engine.dialect.name != "postgresql":
+            async with self.transaction() as conn:
+                yield conn
+            return
+        async with self.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            yield conn
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 

@@ -31,9 +31,15 @@ async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def transaction(request: Request) -> AsyncIterator[AsyncConnection]:
-    """One transaction per request, committed before the response is sent."""
-    async with request.app.state.db.transaction() as conn:
+    """One unit of work per request: a transaction committed before the response is sent,
+    or, for a request that only reads, plain reads (`Database.reading`)."""
+    db = request.app.state.db
+    unit = db.reading() if request.method in READ_ONLY_METHODS else db.transaction()
+    async with unit as conn:
         yield conn
 
 

@@ -28,9 +28,7 @@ async def assign_owner(
     """The owner a new record gets: the one asked for, if the caller may hand it out."""
     if owner_id is None:
         return principal.user_id
-    require_assignable(principal, owner_id, field)
-    await require_active_user(conn, owner_id, field)
-    return owner_id
+    return await _reassign(conn, principal, owner_id, field)
 
 
 async def create_customer(conn: AsyncConnection, principal: Principal, data: CustomerCreate) -> Row:
@@ -60,7 +58,8 @@ async def _reassign(
     conn: AsyncConnection, principal: Principal, owner_id: uuid.UUID | None, field: str
 ) -> uuid.UUID | None:
     require_assignable(principal, owner_id, field)
-    if owner_id is not None:
+    # The caller was found active when authenticated; anyone else is looked up.
+    if owner_id is not None and owner_id != principal.user_id:
         await require_active_user(conn, owner_id, field)
     return owner_id
 
@@ -91,7 +90,7 @@ async def list_customers(
 ) -> Page:
     principal.require(Kind.customers, "read")
     table = repo.customers_table
-    where = [table.c[name] == value for name, value in filters.items() if value is not None]
+    where: list[sa.ColumnElement[bool]] = []
     if q:
         where.append(repo.name_prefix(q))
     if warning is not None:
@@ -99,7 +98,7 @@ async def list_customers(
     if not include_archived:
         where.append(table.c.archived_at.is_(None))
     return await repo.customers.list(
-        conn, principal, where=where, sort=sort, cursor=cursor, limit=limit
+        conn, principal, filters=filters, where=where, sort=sort, cursor=cursor, limit=limit
     )
 
 

@@ -160,15 +160,14 @@ async def list_deals(
     limit: int,
 ) -> dict[str, Any]:
     principal.require(Kind.deals, "read")
-    table = repo.deals_table
     now = utcnow()
-    where = [table.c[name] == value for name, value in filters.items() if value is not None]
+    where: list[sa.ColumnElement[bool]] = []
     where += _range_filters(expected_close_before, expected_close_after, created_after)
     if stale is not None:
         clause = repo.stale_clause(now, DEFAULT_POLICY.deals.stale_after_days)
         where.append(clause if stale else sa.not_(clause))
     result = await repo.deals.list(
-        conn, principal, where=where, sort=sort, cursor=cursor, limit=limit
+        conn, principal, filters=filters, where=where, sort=sort, cursor=cursor, limit=limit
     )
     return {"items": [present(r, now) for r in result.items], "next_cursor": result.next_cursor}
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.audit import service as audit
@@ -149,7 +150,7 @@ async def list_leads(
 ) -> Page:
     principal.require(Kind.leads, "read")
     table = repo.leads_table
-    where = [table.c[name] == value for name, value in filters.items() if value is not None]
+    where: list[sa.ColumnElement[bool]] = []
     if created_after is not None:
         where.append(table.c.created_at >= created_after)
     if created_before is not None:
@@ -157,7 +158,7 @@ async def list_leads(
     if q:
         where.append(repo.search(q, normalize_email(q)))
     result = await repo.leads.list(
-        conn, principal, where=where, sort=sort, cursor=cursor, limit=limit
+        conn, principal, filters=filters, where=where, sort=sort, cursor=cursor, limit=limit
     )
     return Page([lead_body(row) for row in result.items], result.next_cursor)
 

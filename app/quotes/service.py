@@ -248,10 +248,8 @@ async def list_quotes(
     limit: int,
 ) -> dict[str, Any]:
     principal.require(Kind.quotes, "read")
-    table = repo.quotes_table
-    where = [table.c[name] == value for name, value in filters.items() if value is not None]
     result = await repo.quotes.list(
-        conn, principal, where=where, sort=sort, cursor=cursor, limit=limit
+        conn, principal, filters=filters, sort=sort, cursor=cursor, limit=limit
     )
     versions = await repo.current_versions(conn, [quote["id"] for quote in result.items])
     items = [{**quote, "current_version": versions[quote["id"]]} for quote in result.items]

@@ -4,6 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.audit.service import record
@@ -96,7 +97,7 @@ async def list_tickets(
 ) -> Page:
     principal.require(Kind.tickets, "read")
     table = repo.tickets_table
-    where = [table.c[name] == value for name, value in filters.items() if value is not None]
+    where: list[sa.ColumnElement[bool]] = []
     if sla_status is not None:
         where.append(repo.effective_sla_status == sla_status.value)
     if created_after is not None:
@@ -105,7 +106,7 @@ async def list_tickets(
         # The work queue: tickets whose clocks all stopped have nothing due and drop out.
         where.append(table.c.next_due_at.is_not(None))
     return await repo.tickets.list(
-        conn, principal, where=where, sort=sort, cursor=cursor, limit=limit
+        conn, principal, filters=filters, where=where, sort=sort, cursor=cursor, limit=limit
     )
 
 

@@ -236,3 +236,24 @@ async def test_values_the_database_cannot_store_are_422(client, rep):
         "/api/v1/customers", params={"owner_id": str(rep.id)}, headers=rep.headers
     )
     assert ancient.status_code == 200
+
+
+async def test_owner_filter_keeps_visibility(client, conn, settings, rep):
+    """Filtering on one's own id needs no other clause; on someone else's, visibility holds."""
+    from tests.factories import make_contact
+
+    other = await make_user(conn, settings, role=Role.rep)
+    await make_customer(conn, owner_id=rep.id, name="Mine")
+    covered = await make_customer(conn, owner_id=other.id, name="Covered")
+    await make_contact(conn, customer_id=covered, covering_rep_id=rep.id)
+    await make_customer(conn, owner_id=other.id, name="Hidden")
+
+    async def names(query: str, actor) -> list[str]:  # type: ignore[no-untyped-def]
+        response = await client.get(f"/api/v1/customers?{query}", headers=actor.headers)
+        assert response.status_code == 200, response.text
+        return sorted(item["name"] for item in response.json()["items"])
+
+    assert await names(f"owner_id={rep.id}", rep) == ["Mine"]
+    assert await names(f"owner_id={other.id}", rep) == ["Covered"]
+    assert await names(f"owner_id={other.id}", other) == ["Covered", "Hidden"]
+    assert await names(f"owner_id={rep.id}", other) == []
