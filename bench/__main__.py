@@ -39,6 +39,12 @@ def _batch(args: argparse.Namespace) -> int:
     return main(args)
 
 
+def _reports(args: argparse.Namespace) -> int:
+    from bench.reports import main
+
+    return main(args)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -79,11 +85,19 @@ def parser() -> argparse.ArgumentParser:
     prof.add_argument("--requests", type=int, default=2000)
     prof.add_argument("--top", type=int, default=30)
     prof.set_defaults(handler=_profile)
+
     batch = commands.add_parser(
         "batch",
         help="time recompute-tiers (100k customers, 1M deals) and one SLA sweep (1M tickets)",
     )
     batch.set_defaults(handler=_batch)
+
+    reports = commands.add_parser(
+        "reports", help="time every report for one team over one year (in-process)"
+    )
+    reports.add_argument("--scale", choices=sorted(SCALES), default="medium")
+    reports.add_argument("--repeat", type=int, default=5, help="timed requests per report")
+    reports.set_defaults(handler=_reports)
     return root
 
 

@@ -38,6 +38,17 @@ class Scale:
 
 SCALES = {
     "small": Scale("small", 10_000, 50_000, 20_000, teams=4, reps_per_team=6, agents=8),
+    # The reports' dataset: a million deals, a year and more of history.
+    "medium": Scale(
+        "medium",
+        200_000,
+        1_000_000,
+        200_000,
+        teams=10,
+        reps_per_team=10,
+        agents=20,
+        max_quotes=50_000,
+    ),
     "large": Scale(
         "large",
         1_000_000,
