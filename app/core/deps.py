@@ -38,7 +38,10 @@ async def transaction(request: Request) -> AsyncIterator[AsyncConnection]:
     """One unit of work per request: a transaction committed before the response is sent,
     or, for a request that only reads, plain reads (`Database.reading`)."""
     db = request.app.state.db
-    unit = db.reading() if request.method in READ_ONLY_METHODS else db.transaction()
+    reads_only = request.method in READ_ONLY_METHODS and not getattr(
+        request.scope.get("route"), "reads_in_transaction", False
+    )
+    unit = db.reading() if reads_only else db.transaction()
     async with unit as conn:
         yield conn
 

@@ -4,6 +4,7 @@ from http import HTTPStatus
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.routing import APIRoute
 
 from app.core.errors import PROBLEM_JSON
 from app.core.http import forbid_unknown_query_params
@@ -28,12 +29,20 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
 COMMON_PROBLEMS = (400, 401, 422, 503)
 
 
-def api_router(prefix: str, tag: str) -> APIRouter:
+class ReadsInTransactionRoute(APIRoute):
+    """A route whose GETs run in one transaction, like writes, rather than in autocommit:
+    for statements that rely on transaction-local settings (`SET LOCAL`)."""
+
+    reads_in_transaction = True
+
+
+def api_router(prefix: str, tag: str, *, route_class: type[APIRoute] = APIRoute) -> APIRouter:
     return APIRouter(
         prefix=prefix,
         tags=[tag],
         dependencies=[Depends(forbid_unknown_query_params)],
         responses=problems(*COMMON_PROBLEMS),
+        route_class=route_class,
     )
 
 

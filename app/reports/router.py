@@ -21,7 +21,7 @@ from starlette.responses import Response
 from app.core.clock import utcnow
 from app.core.deps import Conn, CurrentPrincipal
 from app.core.enums import ActivityKind, CustomerTier, LeadSource, TicketType
-from app.core.routing import api_router, problems
+from app.core.routing import ReadsInTransactionRoute, api_router, problems
 from app.reports import service
 from app.reports.export import CSV_RESPONSE, accept_csv, report_response
 from app.reports.periods import Grouping, Period
@@ -45,7 +45,8 @@ from app.reports.schemas import (
     ServiceRow,
 )
 
-router = api_router("/api/v1/reports", "reports")
+# Reports tune the planner for their own transaction (`tune_for_reports`).
+router = api_router("/api/v1/reports", "reports", route_class=ReadsInTransactionRoute)
 
 REPORT_PROBLEMS = {**problems(403), **CSV_RESPONSE}
 

@@ -75,3 +75,47 @@ async def test_reads_see_each_commit_and_leave_the_connection_transactional(
     assert hidden.status_code == 404
     assert second.json()["name"] == "After"
     assert third.json()["name"] == "After"
+
+
+async def test_each_request_gets_the_unit_of_work_it_needs(engine, conn, settings):
+    """Plain GETs only read; writes and reports (transaction-local planner settings) get a
+    transaction."""
+    from contextlib import asynccontextmanager
+
+    from tests.conftest import RolledBackDatabase
+
+    units: list[str] = []
+
+    class Recording(RolledBackDatabase):
+        @asynccontextmanager
+        async def transaction(self):  # type: ignore[no-untyped-def]
+            units.append("transaction")
+            async with super().transaction() as c:
+                yield c
+
+        @asynccontextmanager
+        async def reading(self):  # type: ignore[no-untyped-def]
+            units.append("reading")
+            async with super().transaction() as c:
+                yield c
+
+    director = await make_user(conn, settings, role=Role.director)
+    app = create_app(settings, Recording(engine, conn))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        requests = {
+            "list": http.get("/api/v1/customers", headers=director.headers),
+            "report": http.get(
+                "/api/v1/reports/sales?from=2026-01-01&to=2026-02-01", headers=director.headers
+            ),
+            "create": http.post(
+                "/api/v1/customers", json={"name": "Unit Co"}, headers=director.headers
+            ),
+        }
+        seen = {}
+        for name, request in requests.items():
+            units.clear()
+            response = await request
+            assert response.status_code < 300, response.text
+            seen[name] = units.copy()
+    assert seen == {"list": ["reading"], "report": ["transaction"], "create": ["transaction"]}
