@@ -212,8 +212,13 @@ async def make_stage_history(
 ) -> None:
     """A deal's stage history: `moves` are `(to_stage, changed_at)` in order, the first
     one the deal's opening (from no stage)."""
-    from app.models import DealStageChange
+    from app.deals import stays
+    from app.models import Deal, DealStageChange
 
+    deals = Deal.__table__  # type: ignore[attr-defined]
+    owner_id = (
+        await conn.execute(sa.select(deals.c.owner_id).where(deals.c.id == deal_id))
+    ).scalar_one()
     previous = None
     for to_stage, at in moves:
         await insert(
@@ -223,6 +228,9 @@ async def make_stage_history(
             from_stage=previous,
             to_stage=to_stage,
             changed_at=at,
+        )
+        await stays.record_move(
+            conn, deal_id=deal_id, owner_id=owner_id, from_stage=previous, to_stage=to_stage, at=at
         )
         previous = to_stage
 

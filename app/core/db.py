@@ -3,7 +3,7 @@
 The data path is SQLAlchemy Core on one `AsyncConnection` per request: statements are
 built once and cached, rows are read as mappings and serialized straight to JSON
 (see docs/adr/0001-core-data-path.md). One transaction per request, committed before the
-response is sent.
+response is sent; a request that only reads runs its statements in autocommit on PostgreSQL.
 """
 
 import warnings

@@ -13,6 +13,7 @@ from app.core.crud import Page, Row, TableRepository
 from app.core.enums import OPEN_DEAL_STAGES, DecisionRole, QuoteStatus
 from app.core.ids import new_id
 from app.core.pagination import SortKey, decode_cursor, keyset_clause, order_by, page, sort_keys
+from app.deals import stays
 from app.deals.schemas import DealRecord, DealStageChangeRead
 from app.models import Activity, Contact, Contract, Deal, DealStageChange, Quote, QuoteVersion
 
@@ -47,7 +48,8 @@ async def record_stage_change(
     reason: str | None,
     at: datetime,
 ) -> None:
-    """Append the move to the history, with the forecast as it stood at that moment."""
+    """Append the move to the history, with the forecast as it stood at that moment, and
+    carry it into the deal's time in stage."""
     await conn.execute(
         history_table.insert().values(
             id=new_id(),
@@ -61,6 +63,14 @@ async def record_stage_change(
             currency=deal["currency"],
             expected_close_date=deal["expected_close_date"],
         )
+    )
+    await stays.record_move(
+        conn,
+        deal_id=deal["id"],
+        owner_id=deal["owner_id"],
+        from_stage=from_stage,
+        to_stage=deal["stage"],
+        at=at,
     )
 
 

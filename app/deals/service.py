@@ -21,6 +21,7 @@ from app.customers.repository import find_visible_customer
 from app.customers.service import assign_owner
 from app.customers.tiering import recompute_customer
 from app.deals import repository as repo
+from app.deals import stays
 from app.deals.schemas import DealBid, DealCreate, DealTransition, DealUpdate
 from app.rules.common import GateResult
 from app.rules.deals import (
@@ -257,6 +258,8 @@ async def _apply(
     row = await repo.deals.update(
         conn, principal, current["id"], values, expected_version=expected_version, current=current
     )
+    if row["owner_id"] != current["owner_id"]:
+        await stays.reassign(conn, row["id"], row["owner_id"])
     await audit.record(conn, principal, action, "deal", current["id"], before=current, after=row)
     return row
 

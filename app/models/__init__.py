@@ -4,7 +4,7 @@ from app.models.base import metadata
 from app.models.campaigns import Campaign
 from app.models.contracts import Contract, ContractChangeRequest, Delivery, PaymentMilestone
 from app.models.customers import Activity, Contact, Customer
-from app.models.deals import Deal, DealStageChange
+from app.models.deals import Deal, DealStageChange, DealStageStay
 from app.models.leads import Lead
 from app.models.quotes import Quote, QuoteLineItem, QuoteVersion
 from app.models.system import AuditEntry, IdempotencyKey
@@ -23,6 +23,7 @@ __all__ = [
     "Customer",
     "Deal",
     "DealStageChange",
+    "DealStageStay",
     "Delivery",
     "IdempotencyKey",
     "Lead",

@@ -22,6 +22,8 @@ class Deal(Versioned, table=True):
         sa.Index("ix_deals_stage_changed_at", "stage_changed_at"),
         # Reports: won and lost deals by closing time.
         sa.Index("ix_deals_stage_closed_at", "stage", "closed_at"),
+        # A team's won deals in a period: one range per member (funnel, sales).
+        sa.Index("ix_deals_owner_id_closed_at", "owner_id", "closed_at"),
         sa.CheckConstraint("amount IS NULL OR amount >= 0", name="amount_not_negative"),
     )
 
@@ -74,3 +76,37 @@ class DealStageChange(SQLModel, table=True):
     amount: Decimal | None = Field(default=None, sa_type=Money())
     currency: str = Field(default="CNY", max_length=3)
     expected_close_date: date | None = None
+
+
+class DealStageStay(SQLModel, table=True):
+    """One row per deal and stage it ever reached: when it first arrived, the time spent
+    in the stage over its finished visits, and the start of the visit under way.
+
+    Kept in step with `deal_stage_history` by every stage move (`app.deals.stays`), so the
+    funnel reads one row per step a deal really reached, found by owner and arrival time,
+    instead of re-deriving first arrivals and visit spans from the whole history.
+    """
+
+    __tablename__ = "deal_stage_stays"
+    __table_args__ = (
+        # Covering: a team's funnel is an index-only range per member.
+        sa.Index(
+            "ix_deal_stage_stays_owner_id_first_arrived_at",
+            "owner_id",
+            "first_arrived_at",
+            postgresql_include=["stage", "arrived_at", "seconds_in_stage"],
+        ),
+        sa.Index("ix_deal_stage_stays_first_arrived_at", "first_arrived_at"),
+        sa.CheckConstraint("visits >= 1", name="visits_positive"),
+        sa.CheckConstraint("seconds_in_stage >= 0", name="seconds_not_negative"),
+    )
+
+    deal_id: uuid.UUID = Field(foreign_key="deals.id", primary_key=True, ondelete="CASCADE")
+    stage: DealStage = Field(sa_type=Enum(DealStage, "deal_stay_stage"), primary_key=True)
+    # The deal's owner, mirrored so a team's funnel is an index range per member.
+    owner_id: uuid.UUID | None = fk("users.id", nullable=True)
+    first_arrived_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    # Start of the current visit; NULL once the deal has left the stage.
+    arrived_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    seconds_in_stage: float = Field(default=0.0, sa_type=sa.Float, nullable=False)
+    visits: int = Field(default=1, nullable=False)

@@ -24,13 +24,14 @@ from app.core.enums import (
     LeadStatus,
     TicketType,
 )
+from app.core.sqltime import seconds_between
 from app.models import (
     Activity,
     Campaign,
     Contract,
     Customer,
     Deal,
-    DealStageChange,
+    DealStageStay,
     Lead,
     Team,
     Ticket,
@@ -43,16 +44,14 @@ from app.reports.sql import (
     Expr,
     bucket,
     cents,
-    epoch_seconds,
     flag,
-    seconds_between,
     weighted_cents,
 )
 from app.rules.policy import DEFAULT_POLICY
 
 leads: sa.Table = Lead.__table__  # type: ignore[attr-defined]
 deals: sa.Table = Deal.__table__  # type: ignore[attr-defined]
-history: sa.Table = DealStageChange.__table__  # type: ignore[attr-defined]
+stays: sa.Table = DealStageStay.__table__  # type: ignore[attr-defined]
 contracts: sa.Table = Contract.__table__  # type: ignore[attr-defined]
 customers: sa.Table = Customer.__table__  # type: ignore[attr-defined]
 activities: sa.Table = Activity.__table__  # type: ignore[attr-defined]
@@ -107,7 +106,16 @@ def owner_filters(owner: Expr, f: Filters) -> list[sa.ColumnElement[bool]]:
 
 def deal_filters(principal: Principal, f: Filters) -> list[sa.ColumnElement[bool]]:
     """Visibility and the deal-level filters, on `deals`."""
-    where = [visible(principal, Kind.deals, deals), *owner_filters(deals.c.owner_id, f)]
+    return [
+        visible(principal, Kind.deals, deals),
+        *owner_filters(deals.c.owner_id, f),
+        *_deal_attribute_filters(f),
+    ]
+
+
+def _deal_attribute_filters(f: Filters) -> list[sa.ColumnElement[bool]]:
+    """The filters on what a deal is rather than who owns it, on `deals`."""
+    where = []
     if f.channel is not None:
         where.append(deals.c.lead_id.in_(sa.select(leads.c.id).where(leads.c.source == f.channel)))
     if f.product is not None:
@@ -206,59 +214,35 @@ def funnel_leads(dialect: str, principal: Principal, period: Period, f: Filters)
 
 
 def funnel_stages(dialect: str, principal: Principal, period: Period, f: Filters) -> sa.Subquery:
-    """Each deal's first arrival at each open stage, from the stage history.
+    """Each deal's first arrival at each open stage, in the period of that arrival.
 
-    A deal that went back and forth is counted once per stage, in the period of its first
-    arrival. First arrivals are found from the period's own history rows (index on
-    `to_stage, changed_at`) that have no earlier arrival at the same stage (index on
-    `deal_id, changed_at`), so the cost follows the period, not the whole history.
-    A deal's time in a stage over all its visits is the sum of its departure times minus
-    the sum of its arrival times; a deal still in the stage (more arrivals than
-    departures) has no final time yet and is left out of the median (NULL).
+    Read from `deal_stage_stays`, one row per deal and stage it ever reached, so a deal
+    that went back and forth counts once per stage; its owner is mirrored there, so a
+    team's rows are an index range per member. A deal's time in a stage is the total of
+    its finished visits; a deal still in the stage has no final time yet and is left out
+    of the median (NULL).
     """
-    earlier = history.alias("earlier")
-    firsts = (
+    where = [
+        stays.c.stage.in_(OPEN_DEAL_STAGES),
+        *in_period(stays.c.first_arrived_at, period),
+        visible(principal, Kind.deals, stays),
+        *owner_filters(stays.c.owner_id, f),
+    ]
+    attributes = _deal_attribute_filters(f)
+    if attributes:
+        where.append(stays.c.deal_id.in_(sa.select(deals.c.id).where(*attributes)))
+    return (
         sa.select(
-            history.c.deal_id,
-            history.c.to_stage.label("stage"),
-            sa.func.min(history.c.changed_at).label("first_at"),
-        )
-        .select_from(history.join(deals, deals.c.id == history.c.deal_id))
-        .where(
-            history.c.to_stage.in_(OPEN_DEAL_STAGES),
-            *in_period(history.c.changed_at, period),
-            *deal_filters(principal, f),
-            ~sa.exists().where(
-                earlier.c.deal_id == history.c.deal_id,
-                earlier.c.to_stage == history.c.to_stage,
-                earlier.c.changed_at < history.c.changed_at,
+            bucket(stays.c.first_arrived_at, period.grouping, dialect).label("period_start"),
+            stays.c.stage.label("step"),
+            _ONE.label("reached"),
+            sa.case((stays.c.arrived_at.is_(None), stays.c.seconds_in_stage)).label(
+                "stage_seconds"
             ),
         )
-        .group_by(history.c.deal_id, history.c.to_stage)
-        .subquery("firsts")
+        .where(*where)
+        .subquery("funnel_stages")
     )
-    visits = history.alias("visits")
-    arrives = visits.c.to_stage == firsts.c.stage
-    leaves = visits.c.from_stage == firsts.c.stage
-    at = epoch_seconds(visits.c.changed_at, dialect)
-    stays = (
-        sa.select(
-            firsts.c.stage,
-            firsts.c.first_at,
-            sa.func.sum(sa.case((arrives, -at), else_=at)).label("seconds"),
-            sa.func.sum(sa.case((arrives, 1), else_=-1)).label("open_visits"),
-        )
-        .select_from(firsts.join(visits, visits.c.deal_id == firsts.c.deal_id))
-        .where(sa.or_(arrives, leaves))
-        .group_by(firsts.c.deal_id, firsts.c.stage, firsts.c.first_at)
-        .subquery("stays")
-    )
-    return sa.select(
-        bucket(stays.c.first_at, period.grouping, dialect).label("period_start"),
-        stays.c.stage.label("step"),
-        _ONE.label("reached"),
-        sa.case((stays.c.open_visits == 0, stays.c.seconds)).label("stage_seconds"),
-    ).subquery("funnel_stages")
 
 
 def funnel_won(dialect: str, principal: Principal, period: Period, f: Filters) -> sa.Subquery:

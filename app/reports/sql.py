@@ -79,19 +79,6 @@ def as_date(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 
 
-def epoch_seconds(instant: Expr, dialect: str) -> Expr:
-    """Seconds since 1970 as a float: cheap to sum, exact well below the 0.01 day shown."""
-    if dialect == "postgresql":
-        return sa.func.date_part("epoch", instant)
-    return (sa.func.julianday(instant) - 2_440_587.5) * 86_400.0
-
-
-def seconds_between(start: Expr, end: Expr, dialect: str) -> Expr:
-    if dialect == "postgresql":
-        return sa.func.date_part("epoch", end - start)
-    return (sa.func.julianday(end) - sa.func.julianday(start)) * 86_400.0
-
-
 def cents(amount: Expr, dialect: str) -> Expr:
     """An amount in cents, to be summed exactly."""
     if dialect == "postgresql":

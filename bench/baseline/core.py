@@ -167,7 +167,8 @@ async def list_customers(
     limit: int,
 ) -> Reply:
     args: list[Any] = []
-    where = _visible_customers(user, args)
+    # Like the service: one's own customers need no visibility clause.
+    where = [] if owner_id == user.id else _visible_customers(user, args)
     if owner_id is not None:
         args.append(owner_id)
         where.append(f"customers.owner_id = ${len(args)}")

@@ -1,0 +1,119 @@
+"""Time in stage, kept as the deals move: one `deal_stage_stays` row per deal and stage.
+
+A move from F to T at instant t closes the visit to F (its span joins the stage's total)
+and opens a visit to T (the first visit creates the row and fixes `first_arrived_at`).
+Every stage move goes through `record_move` in the same transaction as its history row;
+`rebuild` derives the same rows from the whole history in one statement (migrations,
+bulk loads).
+"""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.core.sqltime import seconds_between
+from app.core.types import UtcDateTime
+from app.models import Deal, DealStageChange, DealStageStay
+
+stays_table: sa.Table = DealStageStay.__table__  # type: ignore[attr-defined]
+_history: sa.Table = DealStageChange.__table__  # type: ignore[attr-defined]
+_deals: sa.Table = Deal.__table__  # type: ignore[attr-defined]
+
+
+def _not_negative(seconds: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """A move recorded at an earlier instant than the one before it (a deemed acceptance
+    dated to its deadline) adds no time rather than taking some away."""
+    return sa.case((seconds > 0, seconds), else_=0.0)
+
+
+def _upsert(dialect: str) -> Any:
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+async def record_move(
+    conn: AsyncConnection,
+    *,
+    deal_id: uuid.UUID,
+    owner_id: uuid.UUID | None,
+    from_stage: str | None,
+    to_stage: str,
+    at: datetime,
+) -> None:
+    dialect = conn.dialect.name
+    s = stays_table
+    if from_stage is not None:
+        spent = _not_negative(seconds_between(s.c.arrived_at, sa.literal(at, UtcDateTime), dialect))
+        await conn.execute(
+            s.update()
+            .where(s.c.deal_id == deal_id, s.c.stage == from_stage, s.c.arrived_at.is_not(None))
+            .values(
+                seconds_in_stage=s.c.seconds_in_stage + spent,
+                arrived_at=None,
+            )
+        )
+    insert = _upsert(dialect)(s).values(
+        deal_id=deal_id,
+        stage=to_stage,
+        owner_id=owner_id,
+        first_arrived_at=at,
+        arrived_at=at,
+        seconds_in_stage=0.0,
+        visits=1,
+    )
+    await conn.execute(
+        insert.on_conflict_do_update(
+            index_elements=[s.c.deal_id, s.c.stage],
+            set_={"arrived_at": insert.excluded.arrived_at, "visits": s.c.visits + 1},
+        )
+    )
+
+
+async def reassign(conn: AsyncConnection, deal_id: uuid.UUID, owner_id: uuid.UUID | None) -> None:
+    await conn.execute(
+        stays_table.update().where(stays_table.c.deal_id == deal_id).values(owner_id=owner_id)
+    )
+
+
+def rebuild(dialect: str) -> sa.Insert:
+    """INSERT the stays of every deal from its history (into an empty table).
+
+    Each history row is a visit to its `to_stage` lasting until the deal's next row, in
+    time order (a move dated before the one it followed is taken where its instant
+    puts it, where `record_move` took it as it came).
+    """
+    h = _history
+    left_at = sa.func.lead(h.c.changed_at).over(
+        partition_by=h.c.deal_id, order_by=(h.c.changed_at, h.c.id)
+    )
+    visits = sa.select(
+        h.c.deal_id, h.c.to_stage.label("stage"), h.c.changed_at, left_at.label("left_at")
+    ).subquery("visits")
+    finished = visits.c.left_at.is_not(None)
+    spent = _not_negative(seconds_between(visits.c.changed_at, visits.c.left_at, dialect))
+    rows = (
+        sa.select(
+            visits.c.deal_id,
+            visits.c.stage,
+            _deals.c.owner_id,
+            sa.func.min(visits.c.changed_at),
+            sa.func.max(sa.case((~finished, visits.c.changed_at))),
+            sa.func.coalesce(sa.func.sum(sa.case((finished, spent))), 0.0),
+            sa.func.count(),
+        )
+        .select_from(visits.join(_deals, _deals.c.id == visits.c.deal_id))
+        .group_by(visits.c.deal_id, visits.c.stage, _deals.c.owner_id)
+    )
+    columns = [
+        "deal_id",
+        "stage",
+        "owner_id",
+        "first_arrived_at",
+        "arrived_at",
+        "seconds_in_stage",
+        "visits",
+    ]
+    return stays_table.insert().from_select(columns, rows)
