@@ -63,13 +63,16 @@ def summarize(measurements: list[dict[str, Any]]) -> dict[tuple[str, int], dict[
 def other_scale(document: dict[str, Any]) -> dict[str, Any] | None:
     """The latest results of the other scale, for the large/small ratio."""
     other = {"small": "large", "large": "small"}.get(document["scale"])
+    if other is None:
+        return None
     candidates = []
     for path in sorted(RESULTS_DIR.glob("*.json")):
         try:
             data = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        if data.get("scale") == other:
+        # Load runs only: the batch and report timings share the directory.
+        if data.get("scale") == other and "scenarios" in data:
             candidates.append(data)
     return candidates[-1] if candidates else None
 

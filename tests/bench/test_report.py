@@ -101,3 +101,25 @@ def test_docs_section_of_a_scale_is_replaced_and_the_rest_kept(tmp_path, monkeyp
     assert "Hand-written method." in text
     assert "second table" in text and "first table" not in text
     assert text.count("<!-- bench:tiny:start -->") == 1
+
+
+def test_large_small_ratio_comes_from_the_latest_load_run_of_the_other_scale(tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setattr(report, "RESULTS_DIR", tmp_path)
+    small = document() | {"scale": "small"}
+    older = document() | {"scale": "large", "timestamp": "20261124T000000Z"}
+    older["scenarios"][0]["measurements"][0] = measurement("service", 100)
+    newer = document() | {"scale": "large", "timestamp": "20261125T000000Z"}
+    newer["scenarios"][0]["measurements"][0] = measurement("service", 800)
+    (tmp_path / "20261124T000000Z.json").write_text(json.dumps(older))
+    (tmp_path / "20261125T000000Z.json").write_text(json.dumps(newer))
+    # Batch and report timings share the directory and carry no load scenarios.
+    (tmp_path / "batch-20261126T000000Z.json").write_text(json.dumps({"jobs": []}))
+    (tmp_path / "reports-large-20261126T000000Z.json").write_text(
+        json.dumps({"scale": "large", "reports": []})
+    )
+    service_row = next(
+        line for line in report.markdown(small).splitlines() if "| service |" in line
+    )
+    assert service_row.rstrip(" |").endswith("1.25")  # 1,000 rps small / 800 rps large
