@@ -12,8 +12,11 @@ FROM python:3.11-slim AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     SALESFLOW_ENVIRONMENT=production \
-    SALESFLOW_LOG_JSON=true
-RUN groupadd --system salesflow && useradd --system --gid salesflow --home /srv salesflow
+    SALESFLOW_LOG_JSON=true \
+    SALESFLOW_WORKERS=2 \
+    SALESFLOW_DATABASE_URL=sqlite+aiosqlite:////srv/data/salesflow.db
+RUN groupadd --system salesflow && useradd --system --gid salesflow --home /srv salesflow \
+    && mkdir -p /srv/data && chown salesflow:salesflow /srv/data
 WORKDIR /srv
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
@@ -23,5 +26,7 @@ USER salesflow
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
   CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health/live', timeout=2).status == 200 else 1)"
-# SALESFLOW_DATABASE_URL and SALESFLOW_JWT_SECRET must be provided at run time.
-CMD ["salesflow", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]
+# The embedded SQLite file lives in the /srv/data volume; production sets
+# SALESFLOW_DATABASE_URL (postgresql+asyncpg://...) and SALESFLOW_JWT_SECRET at run time.
+VOLUME ["/srv/data"]
+CMD ["salesflow", "serve", "--host", "0.0.0.0", "--port", "8000"]

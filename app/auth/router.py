@@ -11,14 +11,12 @@ from app.auth.schemas import MeRead, TokenResponse
 from app.core.clock import utcnow
 from app.core.deps import AppSettings, Conn, CurrentPrincipal
 from app.core.errors import Unauthorized
-from app.core.http import forbid_unknown_query_params
+from app.core.http import strict_request
 from app.core.json import JsonResponse
 from app.core.routing import problems
 from app.users.repository import users_table
 
-router = APIRouter(
-    prefix="/api/v1", tags=["auth"], dependencies=[Depends(forbid_unknown_query_params)]
-)
+router = APIRouter(prefix="/api/v1", tags=["auth"], dependencies=[Depends(strict_request)])
 
 
 @router.post(

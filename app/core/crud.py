@@ -126,6 +126,8 @@ class TableRepository:
         if current is None:
             current = await self.get(conn, principal, ident)
         check_version(expected_version, current["version"])
+        if not values:
+            return current  # nothing changes, so neither do the version and updated_at
         statement = (
             self.table.update()
             .where(self.table.c.id == ident, self.table.c.version == current["version"])

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Annotated, Any
 
+import orjson
 import sqlalchemy as sa
 from fastapi import Depends, Header, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
@@ -110,6 +111,14 @@ async def _key_principal(conn: AsyncConnection, secret: str) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
+def _canonical_body(body: bytes) -> bytes:
+    """The body as the request means it: the same JSON however it is spaced or ordered."""
+    try:
+        return orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONDecodeError:
+        return body
+
+
 class Idempotency:
     """Replays a POST's first response when a client retries with the same key.
 
@@ -145,7 +154,7 @@ class Idempotency:
         """None when the request should run; the stored response when it already ran."""
         if self.key is None:
             return None
-        body = await self.request.body()
+        body = _canonical_body(await self.request.body())
         digest = hashlib.sha256(
             self.request.method.encode() + b" " + self.request.url.path.encode() + b"\n" + body
         ).hexdigest()

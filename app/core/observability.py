@@ -92,28 +92,44 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            if _declared_length(scope) > self.max_body_bytes:
+            declared = _declared_length(scope)
+            if declared is not None and declared > self.max_body_bytes:
                 await self._too_large(scope, send_with_id)
+            elif declared is not None or not _has_header(scope, b"transfer-encoding"):
+                await self.app(scope, receive, send_with_id)
             else:
-                await self.app(scope, self._limited(receive, scope, send_with_id), send_with_id)
+                buffered = await self._buffered(receive)
+                if buffered is None:
+                    await self._too_large(scope, send_with_id)
+                else:
+                    await self.app(scope, buffered, send_with_id)
         finally:
             self._observe(scope, status_holder[0], time.perf_counter() - started)
             request_id_var.reset(token)
 
-    def _limited(self, receive: Receive, scope: Scope, send: Send) -> Receive:
-        seen = 0
-        limit = self.max_body_bytes
-
-        async def limited_receive() -> Message:
-            nonlocal seen
+    async def _buffered(self, receive: Receive) -> Receive | None:
+        """A body whose length was not declared (chunked), read up to the limit and handed
+        on whole; None when it outgrows the limit. Read here because the framework turns
+        any error raised while it reads the body into a 400."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise BodyTooLarge()
-            return message
+            if message["type"] != "http.request":
+                replayed = [message]
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_body_bytes:
+                return None
+            if not message.get("more_body", False):
+                replayed = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
+                break
 
-        return limited_receive
+        async def replay() -> Message:
+            return replayed.pop() if replayed else await receive()
+
+        return replay
 
     async def _too_large(self, scope: Scope, send: Send) -> None:
         body = problem_body(
@@ -158,10 +174,6 @@ class RequestContextMiddleware:
             )
 
 
-class BodyTooLarge(Exception):
-    """Raised while streaming a body that outgrows the limit its headers did not declare."""
-
-
 def _request_id(scope: Scope) -> str:
     for name, value in scope["headers"]:
         if name == b"x-request-id":
@@ -171,11 +183,16 @@ def _request_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
-def _declared_length(scope: Scope) -> int:
+def _has_header(scope: Scope, wanted: bytes) -> bool:
+    return any(name == wanted for name, _ in scope["headers"])
+
+
+def _declared_length(scope: Scope) -> int | None:
+    """The Content-Length the client declared; None when it declared none (chunked)."""
     for name, value in scope["headers"]:
         if name == b"content-length":
             try:
                 return int(value)
             except ValueError:
-                return 0
-    return 0
+                return None
+    return None

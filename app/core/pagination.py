@@ -8,6 +8,8 @@ comparison is one row-value predicate that a composite index serves directly.
 
 import base64
 import binascii
+import decimal
+import enum
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -89,8 +91,18 @@ def decode_cursor(cursor: str, sort: SortKey) -> list[Any]:
         payload = orjson.loads(raw)
         values = [_decode_value(v) for v in payload["v"]]
         sort_name = payload["s"]
-    except (ValueError, KeyError, TypeError, binascii.Error, orjson.JSONDecodeError) as error:
+    except (
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        decimal.InvalidOperation,
+        binascii.Error,
+        orjson.JSONDecodeError,
+    ) as error:
         raise _invalid_cursor("The cursor is not one this API issued.") from error
+    if not isinstance(values, list):
+        raise _invalid_cursor("The cursor is not one this API issued.")
     if sort_name != sort.name:
         raise _invalid_cursor(
             f"The cursor belongs to sort '{sort_name}', not '{sort.name}'; start again without it."
@@ -100,12 +112,50 @@ def decode_cursor(cursor: str, sort: SortKey) -> list[Any]:
     return values
 
 
+def _python_type(column: sa.ColumnElement[Any]) -> type:
+    column_type = column.type
+    if isinstance(column_type, sa.TypeDecorator):
+        column_type = column_type.impl_instance
+    try:
+        expected: type = column_type.python_type
+    except NotImplementedError:
+        return object
+    if issubclass(expected, enum.Enum):
+        return str  # enum columns travel as their string values
+    return expected
+
+
+def _fits(value: Any, expected: type) -> bool:
+    if isinstance(value, bool):
+        return expected is bool
+    if expected is float:
+        return isinstance(value, int | float)
+    if expected is datetime:
+        return isinstance(value, datetime) and value.tzinfo is not None
+    if expected is date:
+        return isinstance(value, date) and not isinstance(value, datetime)
+    if expected is Decimal:
+        return isinstance(value, Decimal) and value.is_finite()
+    return isinstance(value, expected)
+
+
+def cursor_literals(
+    values: Sequence[Any], columns: Sequence[sa.ColumnElement[Any]]
+) -> list[sa.ColumnElement[Any]]:
+    """A decoded cursor's values as typed literals for `columns`; a value of the wrong type
+    (a cursor edited by hand) is a 400, not a statement the database refuses."""
+    literals = []
+    for value, column in zip(values, columns, strict=True):
+        if value is None or not _fits(value, _python_type(column)):
+            raise _invalid_cursor("The cursor is not one this API issued.")
+        literals.append(sa.literal(value, type_=column.type))
+    return literals
+
+
 def keyset_clause(table: sa.Table, sort: SortKey, values: Sequence[Any]) -> sa.ColumnElement[bool]:
     columns = [table.c[c] for c in (*sort.columns, "id")]
     left = sa.tuple_(*columns)
-    right = sa.tuple_(
-        *(sa.literal(v, type_=col.type) for v, col in zip(values, columns, strict=True))
-    )
+    right = sa.tuple_(*cursor_literals(values, columns))
     return left < right if sort.descending else left > right
 
 

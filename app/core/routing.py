@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.routing import APIRoute
 
 from app.core.errors import PROBLEM_JSON
-from app.core.http import forbid_unknown_query_params
+from app.core.http import strict_request
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.core.schemas import Problem
 
@@ -26,7 +26,7 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-COMMON_PROBLEMS = (400, 401, 422, 503)
+COMMON_PROBLEMS = (400, 401, 413, 422, 503)
 
 
 class ReadsInTransactionRoute(APIRoute):
@@ -40,7 +40,7 @@ def api_router(prefix: str, tag: str, *, route_class: type[APIRoute] = APIRoute)
     return APIRouter(
         prefix=prefix,
         tags=[tag],
-        dependencies=[Depends(forbid_unknown_query_params)],
+        dependencies=[Depends(strict_request)],
         responses=problems(*COMMON_PROBLEMS),
         route_class=route_class,
     )

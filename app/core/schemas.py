@@ -11,8 +11,10 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
+    ValidationError,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 T = TypeVar("T")
 
@@ -31,7 +33,8 @@ AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 
 Money = Annotated[
     Decimal,
-    Field(ge=0, max_digits=18, decimal_places=2, examples=["12500.00"]),
+    # 15 digits: exact in every backend, the embedded SQLite's REAL included.
+    Field(ge=0, max_digits=15, decimal_places=2, examples=["12500.00"]),
     PlainSerializer(lambda v: str(v), return_type=str, when_used="json"),
 ]
 Percent = Annotated[
@@ -56,6 +59,11 @@ Phone = Annotated[
 ]
 
 
+def _field_error(code: str, field: str, value: Any, message: str) -> InitErrorDetails:
+    """A validation error located at `field`, so the problem document names it."""
+    return InitErrorDetails(type=PydanticCustomError(code, message), loc=(field,), input=value)
+
+
 class InputModel(BaseModel):
     """Request bodies: a misspelled field is an error, never silently dropped."""
 
@@ -76,16 +84,26 @@ class PatchModel(InputModel):
     @classmethod
     def _refuse_state_fields(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            for name, action in cls.state_actions.items():
-                if name in data:
-                    raise ValueError(f"'{name}' is not editable; use {action}")
+            refused = [
+                _field_error(
+                    "state_field", name, data[name], f"'{name}' is not editable; use {action}"
+                )
+                for name, action in cls.state_actions.items()
+                if name in data
+            ]
+            if refused:
+                raise ValidationError.from_exception_data(cls.__name__, refused)
         return data
 
     @model_validator(mode="after")
     def _refuse_null_for_required(self) -> "PatchModel":
-        for name in self.required_fields & self.model_fields_set:
-            if getattr(self, name) is None:
-                raise ValueError(f"'{name}' cannot be null")
+        nulled = [
+            _field_error("not_nullable", name, None, f"'{name}' cannot be null")
+            for name in sorted(self.required_fields & self.model_fields_set)
+            if getattr(self, name) is None
+        ]
+        if nulled:
+            raise ValidationError.from_exception_data(type(self).__name__, nulled)
         return self
 
     def changes(self) -> dict[str, Any]:

@@ -10,10 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.access import Kind, Principal, visible
 from app.core.crud import Page, Row, TableRepository
-from app.core.enums import CustomerTier, QuoteStatus, Role
+from app.core.enums import ContractStatus, CustomerTier, DealStage, QuoteStatus, Role
+from app.core.http import etag
 from app.core.ids import new_id
 from app.core.pagination import (
     SortKey,
+    cursor_literals,
     decode_cursor,
     encode_cursor,
     keyset_clause,
@@ -23,12 +25,13 @@ from app.core.pagination import (
 )
 from app.customers.repository import customers_table
 from app.deals.repository import deals_table
-from app.models import Quote, QuoteLineItem, QuoteVersion
+from app.models import Contract, Quote, QuoteLineItem, QuoteVersion
 from app.quotes.schemas import QuoteLineRead, QuoteRead, QuoteVersionRead
 
 quotes_table: sa.Table = Quote.__table__  # type: ignore[attr-defined]
 versions_table: sa.Table = QuoteVersion.__table__  # type: ignore[attr-defined]
 lines_table: sa.Table = QuoteLineItem.__table__  # type: ignore[attr-defined]
+_contracts: sa.Table = Contract.__table__  # type: ignore[attr-defined]
 
 quotes = TableRepository(quotes_table, Kind.quotes, "quote", list(QuoteRead.model_fields))
 _VERSION_COLUMNS = [versions_table.c[name] for name in QuoteVersionRead.model_fields]
@@ -51,6 +54,30 @@ async def find_visible_deal(
         deals.c.id, deals.c.stage, deals.c.customer_id, deals.c.owner_id, deals.c.currency
     ).where(deals.c.id == deal_id, visible(principal, Kind.deals, deals))
     return (await conn.execute(statement)).mappings().first()
+
+
+async def lock_deal_stage(conn: AsyncConnection, deal_id: uuid.UUID) -> DealStage:
+    """The quote's deal stage, share-locked so the deal cannot close under a quote action
+    that has checked it is open."""
+    statement = (
+        sa.select(deals_table.c.stage).where(deals_table.c.id == deal_id).with_for_update(read=True)
+    )
+    return DealStage((await conn.execute(statement)).scalar_one())
+
+
+async def other_contract_statuses(
+    conn: AsyncConnection, customer_id: uuid.UUID | None, deal_id: uuid.UUID
+) -> list[ContractStatus]:
+    """The statuses of the customer's contracts on deals other than `deal_id`: what a
+    renewal discount would renew."""
+    if customer_id is None:
+        return []
+    statement = (
+        sa.select(_contracts.c.status)
+        .distinct()
+        .where(_contracts.c.customer_id == customer_id, _contracts.c.deal_id != deal_id)
+    )
+    return [ContractStatus(status) for status in (await conn.execute(statement)).scalars()]
 
 
 async def version_by_number(conn: AsyncConnection, quote_id: uuid.UUID, number: int) -> Row | None:
@@ -176,14 +203,8 @@ _QUEUE_COLUMNS = (
 
 
 def _queue_keyset(values: Sequence[Any]) -> sa.ColumnElement[bool]:
-    rank, submitted_at, version_id = values
-    left = sa.tuple_(_RANK, versions_table.c.submitted_at, versions_table.c.id)
-    right = sa.tuple_(
-        sa.literal(rank, sa.Integer()),
-        sa.literal(submitted_at, versions_table.c.submitted_at.type),
-        sa.literal(version_id, versions_table.c.id.type),
-    )
-    return left > right
+    columns = (_RANK, versions_table.c.submitted_at, versions_table.c.id)
+    return sa.tuple_(*columns) > sa.tuple_(*cursor_literals(values, columns))
 
 
 async def approval_queue(
@@ -222,4 +243,5 @@ async def approval_queue(
 def _queue_item(row: Row) -> dict[str, Any]:
     item = dict(row)
     item["green_channel"] = item.pop("rank") == 0
+    item["etag"] = etag(item["version"])
     return item
