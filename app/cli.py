@@ -154,6 +154,29 @@ def run_triggers() -> None:
     typer.echo(f"opened {result.renewals} renewal and {result.reactivations} reactivation tasks")
 
 
+@cli.command("run-deadlines")
+def run_deadlines() -> None:
+    """Record what time alone decides: quotes past their validity expire, and deliveries
+    the customer left unanswered past the acceptance window are deemed accepted."""
+    from app.contracts.deadlines import deem_due_acceptances
+    from app.core.clock import utcnow
+    from app.quotes.expiry import expire_lapsed_quotes
+
+    async def run():  # type: ignore[no-untyped-def]
+        db = _database()
+        try:
+            async with db.transaction() as conn:
+                now = utcnow()
+                return await expire_lapsed_quotes(conn, now), await deem_due_acceptances(conn, now)
+        finally:
+            await db.dispose()
+
+    expired, acceptances = asyncio.run(run())
+    typer.echo(f"expired {expired} quotes; deemed {acceptances.deemed} contracts accepted")
+    for contract_id in acceptances.refused:
+        typer.echo(f"  not deemed (the rules refused it): contract {contract_id}", err=True)
+
+
 @cli.command("sla-sweep")
 def sla_sweep() -> None:
     """Record due SLA breaches and at-risk warnings once, escalating each breach once."""

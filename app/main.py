@@ -21,6 +21,7 @@ from app.customers.router import router as customers_router
 from app.deals.router import router as deals_router
 from app.leads.router import router as leads_router
 from app.ops.router import router as ops_router
+from app.ops.schedule import run_schedule_forever
 from app.policy.router import router as policy_router
 from app.quotes.router import router as quotes_router
 from app.reports.router import router as reports_router
@@ -67,12 +68,14 @@ def operation_id(route: APIRoute) -> str:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     sweeper = asyncio.create_task(run_sweeper_forever(app), name="sla-sweeper")
+    schedule = asyncio.create_task(run_schedule_forever(app), name="schedule")
     try:
         yield
     finally:
-        sweeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweeper
+        for job in (sweeper, schedule):
+            job.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await job
         await app.state.db.dispose()
 
 

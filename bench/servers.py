@@ -64,7 +64,9 @@ def environment(database: str) -> dict[str, str]:
         SALESFLOW_LOG_LEVEL="WARNING",
         SALESFLOW_ENVIRONMENT="production",
         SALESFLOW_JWT_SECRET=JWT_SECRET,
+        # Nothing writes behind the measured requests: no SLA sweeps, no re-tiering rounds.
         SALESFLOW_SLA_SWEEP_INTERVAL_SECONDS="0",
+        SALESFLOW_TRIGGERS_INTERVAL_SECONDS="0",
         BENCH_DSN=dsn(database),
         PYTHONPATH=str(ROOT),
     )

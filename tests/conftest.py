@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from alembic import command
@@ -40,6 +41,34 @@ def test_settings(url: str) -> Settings:
     return Settings(environment="test", database_url=url, log_level="WARNING")
 
 
+async def execute_autocommit(url: str, statement: str) -> None:
+    """Run one statement outside a transaction (CREATE/DROP DATABASE)."""
+    engine = create_engine(test_settings(url), url)
+    try:
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(sa.text(statement))
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def worker_database(url: str) -> AsyncIterator[str]:
+    """The database this test process uses: `url` itself, or under pytest-xdist a fresh
+    database of the worker's own beside it (`<name>_gw0`, ...), dropped afterwards."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        yield url
+        return
+    name = f"{make_url(url).database}_{worker}"
+    await execute_autocommit(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await execute_autocommit(url, f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        await execute_autocommit(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 async def _reset_postgres(url: str) -> None:
     engine = create_engine(test_settings(url))
     try:
@@ -59,18 +88,24 @@ async def engine(request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
     """A migrated database for the whole session, one per backend."""
     if request.param == "postgres":
         assert POSTGRES_URL
-        await _reset_postgres(POSTGRES_URL)
-        url = POSTGRES_URL
-        tmp = None
+        async with worker_database(POSTGRES_URL) as url:
+            await _reset_postgres(url)
+            async with _migrated(url) as engine:
+                yield engine
     else:
-        tmp = tempfile.TemporaryDirectory()
-        url = f"sqlite+aiosqlite:///{Path(tmp.name) / 'test.db'}"
+        with tempfile.TemporaryDirectory() as tmp:
+            async with _migrated(f"sqlite+aiosqlite:///{Path(tmp) / 'test.db'}") as engine:
+                yield engine
+
+
+@asynccontextmanager
+async def _migrated(url: str) -> AsyncIterator[AsyncEngine]:
     await asyncio.to_thread(_migrate, url)
     engine = create_engine(test_settings(url), url)
-    yield engine
-    await engine.dispose()
-    if tmp:
-        tmp.cleanup()
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
 
 
 class RolledBackDatabase(Database):

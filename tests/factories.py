@@ -105,10 +105,16 @@ async def make_contact(
 async def make_lead(
     conn: AsyncConnection, *, owner_id: uuid.UUID | None, **values: Any
 ) -> uuid.UUID:
-    """A lead row as stored; `status="qualified"` with contact fields is ready to convert."""
+    """A lead row as stored; `status="qualified"` with contact fields is ready to convert.
+
+    A qualified or converted lead has its `qualified_at`, as the status flow records it.
+    """
     from app.models import Lead
     from app.rules.leads import normalize_email, normalize_phone
 
+    if values.get("status") in ("qualified", "converted"):
+        reached = values.get("converted_at") or values.get("created_at") or utcnow()
+        values.setdefault("qualified_at", reached)
     values.setdefault("company_name", f"Lead Co {uuid.uuid4().hex[:6]}")
     values.setdefault("source", "website_form")
     values.setdefault("email_normalized", normalize_email(values.get("email")))

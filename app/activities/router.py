@@ -40,8 +40,11 @@ async def create_activity(
     contact's or deal's customer. `occurred_at` needs a time zone and may not be in the
     future (5 minutes of clock skew allowed). You are recorded as the activity's owner.
     The customer's `last_contact_at` moves forward to `occurred_at` (a back-dated
-    activity never moves it back). Activities are history: they can be corrected, not
-    deleted.
+    activity never moves it back). An activity on a `nurturing` or `archived` lead is its
+    nurture touch: the lead's `next_touch_at` moves to `occurred_at` + 90 days, its open
+    nurture-touch task is completed and the next one opened (once per cycle; an activity
+    older than the current cycle changes neither). Activities are history: they can be
+    corrected, not deleted.
     """
 
     async def make() -> JsonResponse:

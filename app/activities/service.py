@@ -1,4 +1,5 @@
-"""Activity use cases: the follow-up log that drives a customer's `last_contact_at`."""
+"""Activity use cases: the follow-up log that drives a customer's `last_contact_at` and a
+parked lead's nurture cadence."""
 
 import uuid
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from app.core.enums import Role
 from app.core.errors import ErrorItem, Forbidden, InvalidInput
 from app.core.pagination import SortKey
 from app.customers.repository import find_visible_customer, touch_last_contact
+from app.leads.service import record_touch
 
 # Client clocks drift; an activity logged "now" from a phone may read a little ahead.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -67,6 +69,8 @@ async def create_activity(conn: AsyncConnection, principal: Principal, data: Act
     row = await repo.activities.insert(conn, values)
     if row["customer_id"] is not None:
         await touch_last_contact(conn, row["customer_id"], row["occurred_at"])
+    if row["lead_id"] is not None:
+        await record_touch(conn, principal, row["lead_id"], row["occurred_at"])
     return row
 
 

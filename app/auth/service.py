@@ -1,5 +1,6 @@
 """Logging in: password check, failed-login rate limit, token issue."""
 
+import asyncio
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -57,7 +58,10 @@ async def authenticate(
         users_table.c.id, users_table.c.password_hash, users_table.c.is_active
     ).where(sa.func.lower(users_table.c.email) == email.strip().lower())
     row = (await conn.execute(statement)).mappings().first()
-    valid = verify_password(password, row["password_hash"] if row else None)
+    # A deliberately slow hash: off the event loop, so other requests go on meanwhile.
+    valid = await asyncio.to_thread(
+        verify_password, password, row["password_hash"] if row else None
+    )
     if row is None or not valid or not row["is_active"]:
         raise Unauthorized("Incorrect e-mail or password.")
     await conn.execute(
@@ -69,3 +73,11 @@ async def authenticate(
         users_table.update().where(users_table.c.id == row["id"]).values(last_login_at=now)
     )
     return issue_access_token(settings, row["id"], now)
+
+
+async def forget_old_failures(conn: AsyncConnection, settings: Settings, now: datetime) -> int:
+    """Drop failed logins older than the window: they no longer count against anyone."""
+    window = timedelta(seconds=settings.login_failure_window_seconds)
+    table = login_failures_table
+    result = await conn.execute(table.delete().where(table.c.failed_at <= now - window))
+    return int(result.rowcount)

@@ -1,6 +1,8 @@
 """After signing: deliveries, acceptance (explicit or deemed), payments and change requests.
 
 Every change here happens under the contract's row lock and bumps the contract's version.
+The contract is delivered when its last delivery is installed; only then can it be
+accepted, explicitly or — after the customer's silence — deemed.
 """
 
 import uuid
@@ -34,18 +36,23 @@ from app.quotes.pricing import require_storable_amount
 from app.rules.contracts import (
     CONFLICT_CODES,
     DELIVERY_ORDER,
+    SIGNED_CONTRACT_STATUSES,
+    BilledMilestone,
     ContractAction,
     acceptance_deadline,
     apply_change_request,
     can_request_change,
     check_change_request_application,
     check_delivery_progress,
+    check_step_time,
+    contract_delivered_at,
     contract_status_after,
+    deemed_acceptance_at,
     deemed_accepted,
-    milestone_amounts,
+    repriced_milestone_amounts,
 )
 from app.rules.policy import DEFAULT_POLICY
-from app.rules.tasks import TriggerEvent, tasks_for_event
+from app.rules.tasks import TaskSpec, TriggerEvent, day_start, tasks_for_event
 from app.tasks.schemas import RelatedType
 from app.tasks.service import create_triggered_task
 
@@ -54,11 +61,9 @@ _C = ContractStatus
 _DELIVERY_CONFLICTS = frozenset(
     {"delivery.same_status", "delivery.backwards_not_allowed", "delivery.skip_not_allowed"}
 )
-_SCHEDULABLE = frozenset(
-    {_C.draft, _C.in_review, _C.approved, _C.signed, _C.in_delivery, _C.delivered}
-)
+# A delivered contract has every delivery installed: a new one would un-deliver it.
+_SCHEDULABLE = frozenset({_C.draft, _C.in_review, _C.approved, _C.signed, _C.in_delivery})
 _DELIVERING = frozenset({_C.in_delivery, _C.delivered})
-_PAYABLE = frozenset({_C.signed, _C.in_delivery, _C.delivered, _C.accepted, _C.closed})
 _STEP_FIELD = {
     DeliveryStatus.shipped: "shipped_at",
     DeliveryStatus.arrived: "arrived_at",
@@ -68,9 +73,10 @@ _STEP_FIELD = {
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 
-def _when(at: datetime | None, now: datetime, field: str, not_before: datetime | None) -> datetime:
-    """The instant something happened: given or now, never in the future, never before
-    the step it follows."""
+def _when(at: datetime | None, now: datetime, field: str) -> datetime:
+    """The instant something happened: given or now, never in the future. A report a
+    little ahead of our clock is recorded as now, so no later step or acceptance can
+    come out dated before it."""
     try:
         moment = (at or now).astimezone(UTC)
     except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00 is before the first UTC instant
@@ -83,12 +89,7 @@ def _when(at: datetime | None, now: datetime, field: str, not_before: datetime |
             f"{field} {moment.isoformat()} is in the future.",
             errors=[ErrorItem("in_future", "must not be in the future", field)],
         )
-    if not_before is not None and moment < not_before:
-        raise InvalidInput(
-            f"{field} {moment.isoformat()} is before the previous step ({not_before.isoformat()}).",
-            errors=[ErrorItem("before_previous_step", "earlier than the step before", field)],
-        )
-    return moment
+    return min(moment, now)
 
 
 def _refuse(code: str, message: str, field: str | None = None) -> Conflict:
@@ -116,23 +117,38 @@ async def schedule_delivery(
         "description": data.description,
     }
     delivery = await repo.deliveries.insert(conn, contract["id"], values, utcnow())
+    if delivery["planned_date"] is not None:
+        # The customer hears of it ahead of time: the owner's task, one per delivery.
+        anchor = day_start(delivery["planned_date"])
+        notice = tasks_for_event(
+            TriggerEvent.delivery_scheduled, delivery["id"], anchor, DEFAULT_POLICY.tasks
+        )
+        await _open_tasks(conn, contract, notice)
     return await save(
         conn, principal, contract, {}, "delivery_scheduled", after={"delivery": delivery}
     )
 
 
-def _contract_after_step(contract: Row, target: DeliveryStatus, at: datetime) -> dict[str, Any]:
-    """The first shipment starts delivery; an installation completes it."""
+async def _open_tasks(conn: AsyncConnection, contract: Row, specs: list[TaskSpec]) -> None:
+    for spec in specs:
+        await create_triggered_task(
+            conn, spec, contract["owner_id"], RelatedType.contract, contract["id"]
+        )
+
+
+def _contract_after_step(contract: Row, deliveries: list[Row]) -> dict[str, Any]:
+    """The first shipment starts delivery; the last installation completes it."""
     status = contract["status"]
     changes: dict[str, Any] = {}
     if status not in _DELIVERING:
         check(contract, ContractAction.start_delivery)  # only a signed contract ships
         status = contract_status_after(status, ContractAction.start_delivery)
         changes["status"] = status
-    if target == DeliveryStatus.installed and status == _C.in_delivery:
+    delivered_at = contract_delivered_at([d["installed_at"] for d in deliveries])
+    if delivered_at is not None and status == _C.in_delivery:
         changes |= {
             "status": contract_status_after(status, ContractAction.mark_delivered),
-            "delivered_at": at,
+            "delivered_at": delivered_at,
         }
     return changes
 
@@ -150,11 +166,15 @@ async def record_delivery_progress(
     enforce(check_delivery_progress(delivery["status"], data.status), _DELIVERY_CONFLICTS)
     now = utcnow()
     previous = DELIVERY_ORDER[DELIVERY_ORDER.index(data.status) - 1]
-    not_before = delivery[_STEP_FIELD[previous]] if previous in _STEP_FIELD else None
-    at = _when(data.at, now, "at", not_before)
-    changes = _contract_after_step(contract, data.status, at)
+    previous_at = delivery[_STEP_FIELD[previous]] if previous in _STEP_FIELD else None
+    at = _when(data.at, now, "at")
+    enforce(
+        check_step_time(at, signed_at=contract["signed_at"], previous_at=previous_at),
+        _DELIVERY_CONFLICTS,
+    )
     step = {"status": data.status, _STEP_FIELD[data.status]: at}
     moved = await repo.deliveries.update(conn, delivery["id"], step, now)
+    changes = _contract_after_step(contract, await repo.deliveries.of(conn, contract["id"]))
     return await save(
         conn,
         principal,
@@ -184,13 +204,10 @@ async def _accept(
             accepted = {"accepted_at": at, "acceptance_kind": kind}
             await repo.deliveries.update(conn, delivery["id"], accepted, now)
     await advance_deal(conn, principal, contract, ContractAction.accept, at)
-    specs = tasks_for_event(
+    after_sales = tasks_for_event(
         TriggerEvent.contract_accepted, contract["id"], at, DEFAULT_POLICY.tasks
     )
-    for spec in specs:
-        await create_triggered_task(
-            conn, spec, contract["owner_id"], RelatedType.contract, contract["id"]
-        )
+    await _open_tasks(conn, contract, after_sales)
     changes = {"accepted_at": at, "acceptance_kind": kind}
     return await apply(conn, principal, contract, ContractAction.accept, changes)
 
@@ -203,25 +220,33 @@ async def accept_contract(
     return await _accept(conn, principal, contract, AcceptanceKind.explicit, utcnow())
 
 
-async def deem_acceptance(
-    conn: AsyncConnection, principal: Principal, contract_id: uuid.UUID, version: int | None
+async def deem(
+    conn: AsyncConnection, principal: Principal, contract: Row, now: datetime
 ) -> dict[str, Any]:
     """Past the acceptance window after the last arrival, silence counts as acceptance,
-    recorded at the instant the window closed."""
-    contract = await lock(conn, principal, contract_id, version)
+    recorded at the instant the window closed (or at the delivery, if that came later).
+    `contract` is locked by the caller."""
     check(contract, ContractAction.accept)
     deliveries = await repo.deliveries.of(conn, contract["id"])
     arrivals = [d["arrived_at"] for d in deliveries if d["arrived_at"] is not None]
     if not arrivals:
         raise _refuse("acceptance.nothing_arrived", "No delivery has arrived yet.")
     last_arrival = max(arrivals)
-    deadline = acceptance_deadline(last_arrival, POLICY)
-    if not deemed_accepted(last_arrival, utcnow(), POLICY):
+    if not deemed_accepted(last_arrival, now, POLICY):
+        deadline = acceptance_deadline(last_arrival, POLICY)
         raise RuleViolation(
             f"The customer may still accept or refuse until {deadline.isoformat()}.",
             errors=[ErrorItem("acceptance.window_open", f"window open until {deadline}")],
         )
-    return await _accept(conn, principal, contract, AcceptanceKind.deemed, deadline)
+    at = deemed_acceptance_at(last_arrival, contract["delivered_at"], POLICY)
+    return await _accept(conn, principal, contract, AcceptanceKind.deemed, at)
+
+
+async def deem_acceptance(
+    conn: AsyncConnection, principal: Principal, contract_id: uuid.UUID, version: int | None
+) -> dict[str, Any]:
+    contract = await lock(conn, principal, contract_id, version)
+    return await deem(conn, principal, contract, utcnow())
 
 
 # -------------------------------------------------------------------------- payments
@@ -236,7 +261,7 @@ async def pay_milestone(
     version: int | None,
 ) -> dict[str, Any]:
     contract = await lock(conn, principal, contract_id, version)
-    if contract["status"] not in _PAYABLE:
+    if contract["status"] not in SIGNED_CONTRACT_STATUSES:
         raise _refuse(
             "milestone.contract_not_signed",
             f"A {contract['status']} contract takes no payments; sign it first.",
@@ -246,7 +271,7 @@ async def pay_milestone(
         raise _refuse("milestone.already_paid", "This milestone is already paid.")
     now = utcnow()
     payment = {
-        "paid_at": _when(data.paid_at, now, "paid_at", None),
+        "paid_at": _when(data.paid_at, now, "paid_at"),
         "paid_amount": milestone["amount"] if data.amount is None else data.amount,
     }
     paid = await repo.milestones.update(conn, milestone["id"], payment, now)
@@ -284,12 +309,18 @@ async def request_change(
     )
 
 
+def _billed(milestones: list[Row]) -> list[BilledMilestone]:
+    return [
+        BilledMilestone(Decimal(m["percent"]), Decimal(m["amount"]), m["paid_at"] is not None)
+        for m in milestones
+    ]
+
+
 async def _reprice_milestones(
-    conn: AsyncConnection, contract_id: uuid.UUID, amount: Decimal, at: datetime
+    conn: AsyncConnection, milestones: list[Row], amount: Decimal, at: datetime
 ) -> None:
-    """Keep the milestones adding up to the contract amount after it changed."""
-    milestones = await repo.milestones.of(conn, contract_id)
-    shares = milestone_amounts(amount, [Decimal(m["percent"]) for m in milestones])
+    """Keep the milestones adding up to the new contract amount; paid ones keep theirs."""
+    shares = repriced_milestone_amounts(amount, _billed(milestones))
     for milestone, share in zip(milestones, shares, strict=True):
         if milestone["amount"] != share:
             await repo.milestones.update(conn, milestone["id"], {"amount": share}, at)
@@ -317,11 +348,16 @@ async def decide_change(
     now = utcnow()
     contract_changes: dict[str, Any] = {}
     if decision == ChangeRequestStatus.approved:
-        enforce(check_change_request_application(contract["status"], decision), CONFLICT_CODES)
+        milestones = await repo.milestones.of(conn, contract["id"])
+        unpaid = sum(1 for m in milestones if m["paid_at"] is None)
+        gate = check_change_request_application(
+            contract["status"], decision, unpaid_milestones=unpaid
+        )
+        enforce(gate, CONFLICT_CODES)
         amount = apply_change_request(Decimal(contract["amount"]), Decimal(change["extra_fee"]))
         require_storable_amount(amount, "extra_fee")
         contract_changes["amount"] = amount
-        await _reprice_milestones(conn, contract["id"], amount, now)
+        await _reprice_milestones(conn, milestones, amount, now)
     verdict = {"status": decision, "decided_by": principal.id, "decided_at": now}
     decided = await repo.change_requests.update(conn, change["id"], verdict, now)
     return await save(

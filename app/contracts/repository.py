@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.contracts.schemas import ChangeRequestRead, ContractRead, DeliveryRead, MilestoneRecord
+from app.contracts.schemas import ChangeRequestRead, ContractRead, DeliveryRecord, MilestoneRecord
 from app.core.access import Kind
 from app.core.crud import Row, TableRepository
 from app.core.errors import Conflict, not_found
@@ -100,10 +100,22 @@ class Children:
 milestones = Children(
     milestones_table, "payment milestone", list(MilestoneRecord.model_fields), "position"
 )
-deliveries = Children(deliveries_table, "delivery", list(DeliveryRead.model_fields), "created_at")
+deliveries = Children(deliveries_table, "delivery", list(DeliveryRecord.model_fields), "created_at")
 change_requests = Children(
     changes_table, "change request", list(ChangeRequestRead.model_fields), "created_at"
 )
+
+
+async def touch(conn: AsyncConnection, contract_id: uuid.UUID, at: datetime) -> Row:
+    """Move the contract's version when only something under it changed (a delivery, a
+    payment, a change request), so its ETag keeps covering the whole aggregate."""
+    statement = (
+        contracts_table.update()
+        .where(contracts_table.c.id == contract_id)
+        .values(version=contracts_table.c.version + 1, updated_at=at)
+        .returning(*contracts.columns)
+    )
+    return (await conn.execute(statement)).mappings().one()
 
 
 async def lock_deal(conn: AsyncConnection, deal_id: uuid.UUID) -> Row:

@@ -3,6 +3,9 @@
 A contract is one aggregate: its milestones, deliveries and change requests are changed
 through actions on it, each answered with the whole contract, and its `ETag` covers them
 all — send it as `If-Match` on every action.
+
+Creating something (the contract, a delivery, a change request) answers 201 with a
+`Location`; every other action changes an existing record and answers 200.
 """
 
 import uuid
@@ -49,7 +52,8 @@ Run = Callable[[], Awaitable[dict[str, Any]]]
 
 
 async def _created(idem: IdempotentPost, run: Run) -> Response:
-    """A new contract (or a new part of one): 201 with the contract, once per key."""
+    """A new contract (or a new part of one): 201 with the contract, once per key. The
+    parts have no address of their own, so `Location` is the contract's."""
 
     async def make() -> Response:
         row = await run()
@@ -65,8 +69,9 @@ async def create_contract(
     """Make a contract from a quote whose current version the customer accepted.
 
     The amount and currency are that version's total; the contract points at the exact
-    version, and one version makes at most one contract (409). Payment milestones must
-    add up to exactly 100 % (422 lists every problem with the plan).
+    version, and one version makes at most one contract (409). A won or lost deal takes
+    no new contract (409 `contract.deal_closed`). Payment milestones must add up to
+    exactly 100 % (422 lists every problem with the plan).
     """
     return await _created(idem, lambda: service.create_contract(conn, principal, body))
 
@@ -138,8 +143,8 @@ async def submit_contract_for_review(
     idem: IdempotentPost,
 ) -> Response:
     """Send a draft contract for review."""
-    return await _created(
-        idem, lambda: lifecycle.submit_for_review(conn, principal, contract_id, version)
+    return await idem.act(
+        lambda: lifecycle.submit_for_review(conn, principal, contract_id, version)
     )
 
 
@@ -199,10 +204,14 @@ async def schedule_delivery(
     principal: CurrentPrincipal,
     idem: IdempotentPost,
 ) -> Response:
-    """Schedule a delivery. The answer is the contract; the new delivery is the last of
-    its `deliveries`."""
-    return await idem.act(
-        lambda: fulfilment.schedule_delivery(conn, principal, contract_id, body, version)
+    """Schedule a delivery (not on a delivered contract, whose every delivery is installed).
+
+    201; the answer is the contract, the new delivery the last of its `deliveries`. With a
+    planned date, its `notice_date` is 2 days before, and the contract's owner gets a
+    `delivery_notice` task due at the start of that day to tell the customer.
+    """
+    return await _created(
+        idem, lambda: fulfilment.schedule_delivery(conn, principal, contract_id, body, version)
     )
 
 
@@ -222,12 +231,13 @@ async def record_delivery_progress(
 ) -> Response:
     """Move a delivery one step: shipped → arrived → installed (no skipping, no going back).
 
-    The first shipment puts a signed contract `in_delivery`; an installation makes it
-    `delivered` and gives delivery-anchored milestones their due dates. `arrived` starts
-    the customer's acceptance window (3 days).
+    The first shipment puts a signed contract `in_delivery`; the installation of its last
+    delivery makes it `delivered` (at the latest installation) and gives delivery-anchored
+    milestones their due dates. `arrived` starts the customer's acceptance window (3 days).
+    `at` may backdate a step, but not before the signature or the previous step, and
+    not into the future (422 naming `at`).
     """
-    return await _created(
-        idem,
+    return await idem.act(
         lambda: fulfilment.record_delivery_progress(
             conn, principal, contract_id, delivery_id, body, version
         ),
@@ -243,7 +253,8 @@ async def accept_contract(
     idem: IdempotentPost,
     body: ContractAcceptance | None = None,
 ) -> Response:
-    """Record the customer's explicit acceptance of a delivered contract.
+    """Record the customer's explicit acceptance of a delivered contract (every delivery
+    installed).
 
     The deal is won, acceptance-anchored milestones get due dates, and a satisfaction
     survey (24 h) and a first visit (72 h) become tasks for the contract's owner.
@@ -261,9 +272,11 @@ async def deem_contract_accepted(
     principal: CurrentPrincipal,
     idem: IdempotentPost,
 ) -> Response:
-    """Record a deemed acceptance: the customer did not answer within 3 days of the last
-    arrival (422 `acceptance.window_open` before that). Same effects as an explicit one,
-    recorded as `deemed`, at the instant the window closed."""
+    """Record a deemed acceptance: every delivery is installed and the customer did not
+    answer within 3 days of the last arrival (422 `acceptance.window_open` before that).
+    Same effects as an explicit one, recorded as `deemed`, at the instant the window
+    closed — or at the last installation, if that came later. `salesflow run-deadlines`
+    records the same for every contract whose window has closed."""
     return await idem.act(lambda: fulfilment.deem_acceptance(conn, principal, contract_id, version))
 
 
@@ -331,9 +344,9 @@ async def request_contract_change(
     idem: IdempotentPost,
 ) -> Response:
     """Put a written change with its extra fee on a signed contract, pending approval.
-    The answer is the contract; the new request is the last of its `change_requests`."""
-    return await idem.act(
-        lambda: fulfilment.request_change(conn, principal, contract_id, body, version)
+    201; the answer is the contract, the new request the last of its `change_requests`."""
+    return await _created(
+        idem, lambda: fulfilment.request_change(conn, principal, contract_id, body, version)
     )
 
 
@@ -351,7 +364,9 @@ async def approve_contract_change(
     idem: IdempotentPost,
 ) -> Response:
     """Approve a change request (managers and above, not its requester): its fee is added
-    to the contract amount and the milestones are re-split to match."""
+    to the contract amount. Paid milestones keep their amounts; the unpaid ones are
+    re-split in proportion to their percentages so all still add up to the amount (409
+    `change_request.no_unpaid_milestone` when every milestone is paid)."""
     return await idem.act(
         lambda: fulfilment.decide_change(
             conn, principal, contract_id, change_id, ChangeRequestStatus.approved, version

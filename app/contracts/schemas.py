@@ -71,7 +71,9 @@ class ContractAcceptance(InputModel):
 
 class DeliveryCreate(InputModel):
     planned_date: date | None = Field(
-        default=None, description="Defaults to the contract's planned delivery date."
+        default=None,
+        description="Defaults to the contract's planned delivery date. With a planned date, "
+        "the contract's owner gets a task to tell the customer, due on its `notice_date`.",
     )
     description: str | None = Field(default=None, max_length=2000)
 
@@ -79,7 +81,9 @@ class DeliveryCreate(InputModel):
 class DeliveryProgress(InputModel):
     status: Literal[DeliveryStatus.shipped, DeliveryStatus.arrived, DeliveryStatus.installed]
     at: AwareDatetime | None = Field(
-        default=None, description="When it happened; defaults to now. Never in the future."
+        default=None,
+        description="When it happened; defaults to now. Never in the future, before the "
+        "contract was signed or before the delivery's previous step (422 naming `at`).",
     )
 
 
@@ -127,8 +131,12 @@ class MilestoneRecord(ReadModel):
     position: int
     kind: MilestoneKind
     label: str | None
-    percent: Decimal
-    amount: Decimal
+    percent: Decimal = Field(description="The milestone's share of the contract as agreed.")
+    amount: Decimal = Field(
+        description="What is billed. The amounts always add up to the contract amount: an "
+        "approved change keeps paid milestones' amounts and spreads over the unpaid ones "
+        "in proportion to their percentages."
+    )
     anchor: MilestoneAnchor
     days_after: int
     due_date: date | None = Field(description="Set once the anchoring event has happened.")
@@ -141,7 +149,7 @@ class MilestoneRead(MilestoneRecord):
     overdue_days: int = Field(description="Whole days an unpaid milestone is past its due date.")
 
 
-class DeliveryRead(ReadModel):
+class DeliveryRecord(ReadModel):
     id: uuid.UUID
     status: DeliveryStatus
     planned_date: date | None
@@ -153,6 +161,13 @@ class DeliveryRead(ReadModel):
     acceptance_kind: AcceptanceKind | None
     created_at: datetime
     version: int
+
+
+class DeliveryRead(DeliveryRecord):
+    notice_date: date | None = Field(
+        description="The day the customer must have been told the delivery is coming "
+        "(2 days before `planned_date`); null without a planned date."
+    )
 
 
 class ChangeRequestRead(ReadModel):

@@ -31,6 +31,7 @@ from app.rules.contracts import (
     ContractAction,
     MilestoneSpec,
     check_contract_action,
+    check_contract_creation,
     contract_status_after,
     days_overdue,
     deal_stage_after,
@@ -39,6 +40,7 @@ from app.rules.contracts import (
     validate_milestones,
 )
 from app.rules.policy import DEFAULT_POLICY
+from app.rules.tasks import delivery_notice_date
 
 POLICY = DEFAULT_POLICY.contracts
 
@@ -53,18 +55,29 @@ _DEAL_STAGE_BEFORE = {
 
 
 async def detail(conn: AsyncConnection, contract: Row) -> dict[str, Any]:
-    """The contract with its milestones (and how overdue each is), deliveries and changes."""
+    """The contract with its milestones (and how overdue each is), deliveries (and when
+    the customer is to hear of each) and changes."""
     today = utcnow().date()
     milestones = [
         {**m, "overdue_days": days_overdue(m["due_date"], m["paid_at"], today)}
         for m in await repo.milestones.of(conn, contract["id"])
     ]
+    deliveries = [
+        {**d, "notice_date": _notice_date(d["planned_date"])}
+        for d in await repo.deliveries.of(conn, contract["id"])
+    ]
     return {
         **contract,
         "milestones": milestones,
-        "deliveries": await repo.deliveries.of(conn, contract["id"]),
+        "deliveries": deliveries,
         "change_requests": await repo.change_requests.of(conn, contract["id"]),
     }
+
+
+def _notice_date(planned_date: date | None) -> date | None:
+    if planned_date is None:
+        return None
+    return delivery_notice_date(planned_date, DEFAULT_POLICY.tasks)
 
 
 async def lock(
@@ -116,9 +129,12 @@ async def save(
 ) -> dict[str, Any]:
     """Write the contract's changes and the audit entry; `before`/`after` add the child
     record an action touched to the entry."""
-    updated = await repo.contracts.update(
-        conn, principal, contract["id"], changes, expected_version=None, current=contract
-    )
+    if changes:
+        updated = await repo.contracts.update(
+            conn, principal, contract["id"], changes, expected_version=None, current=contract
+        )
+    else:
+        updated = await repo.touch(conn, contract["id"], utcnow())
     await _refresh_due_dates(conn, updated, updated["updated_at"])
     await record(
         conn,
@@ -211,6 +227,8 @@ async def create_contract(
     principal.require(Kind.contracts, "write")
     _check_dates(data.start_date, data.end_date)
     quote, version = await _accepted_quote_version(conn, principal, data.quote_id)
+    deal = await repo.lock_deal(conn, quote["deal_id"])
+    enforce(check_contract_creation(deal["stage"]), CONFLICT_CODES)
     milestone_rows = _milestone_rows(data.milestones, version["total"])
     contract = await repo.contracts.insert(
         conn,

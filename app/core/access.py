@@ -50,7 +50,7 @@ API_KEY_SCOPES = frozenset(f"{k.value}:{m}" for k in Kind for m in ("read", "wri
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    kind: Literal["user", "api_key"]
+    kind: Literal["user", "api_key", "system"]
     id: uuid.UUID
     name: str
     role: Role | None = None
@@ -71,6 +71,8 @@ class Principal:
         return self.kind == "api_key" or self.role in (Role.director, Role.admin)
 
     def can(self, kind: Kind, mode: Mode) -> bool:
+        if self.kind == "system":
+            return False  # the service's own jobs never act through the API's checks
         if self.kind == "api_key":
             return f"{kind.value}:{mode}" in self.scopes
         assert self.role is not None
@@ -91,6 +93,11 @@ class Principal:
                 f"Only {allowed} may {action}.",
                 errors=[ErrorItem("role_required", f"{action} needs one of: {allowed}", None)],
             )
+
+
+# The service itself, for what time alone decides (a quote's validity running out, a
+# customer's silence after delivery): recorded in the audit trail as "system".
+SYSTEM = Principal("system", uuid.UUID(int=0), "system")
 
 
 # The caller's id and team enter every visibility clause as these named parameters, so a

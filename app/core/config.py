@@ -7,6 +7,8 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_JWT_SECRET = "change-me-salesflow-development-secret"
+# HS256 signs with SHA-256: a key shorter than its 32-byte output is the weak link.
+MIN_PRODUCTION_SECRET_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -34,11 +36,19 @@ class Settings(BaseSettings):
     login_failure_window_seconds: int = Field(default=900, ge=1)
 
     sla_sweep_interval_seconds: float = Field(default=30.0, ge=0)
+    triggers_interval_seconds: float = Field(default=3600.0, ge=0)
 
     @model_validator(mode="after")
     def _production_needs_real_secret(self) -> "Settings":
-        if self.environment == "production" and self.jwt_secret == DEFAULT_JWT_SECRET:
+        if self.environment != "production":
+            return self
+        if self.jwt_secret == DEFAULT_JWT_SECRET:
             raise ValueError("SALESFLOW_JWT_SECRET must be set to a private value in production")
+        if len(self.jwt_secret.encode()) < MIN_PRODUCTION_SECRET_BYTES:
+            raise ValueError(
+                f"SALESFLOW_JWT_SECRET must be at least {MIN_PRODUCTION_SECRET_BYTES} bytes "
+                "in production (an HMAC key shorter than its hash is guessable)"
+            )
         return self
 
     @property

@@ -27,7 +27,9 @@ from app.core.errors import ErrorItem, InvalidInput, not_found
 from app.core.http import check_version
 from app.core.pagination import SortKey, decode_cursor, keyset_clause, order_by, page
 
-Row = Mapping[str, Any]
+# A record as the repositories return it: SQLAlchemy's `RowMapping` (keyed by name, and by
+# column too) or a plain dict built from one.
+Row = Mapping[Any, Any]
 
 
 @dataclass(frozen=True)

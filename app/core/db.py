@@ -140,3 +140,12 @@ def is_data_exception(error: BaseException) -> bool:
 
 async def ping(conn: AsyncConnection) -> None:
     await conn.execute(sa.text("SELECT 1"))
+
+
+def insert_or_skip(conn: AsyncConnection, table: sa.Table, **conflict: Any) -> Any:
+    """`INSERT ... ON CONFLICT DO NOTHING` in the connection's dialect (both spell it alike);
+    `conflict` goes to `on_conflict_do_nothing` (e.g. `index_elements=[...]`)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(**conflict)

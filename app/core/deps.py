@@ -2,7 +2,7 @@
 
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import orjson
@@ -15,6 +15,7 @@ from starlette.responses import Response
 from app.core.access import Principal
 from app.core.clock import utcnow
 from app.core.config import Settings
+from app.core.db import insert_or_skip
 from app.core.enums import Role
 from app.core.errors import Conflict, ErrorItem, InvalidInput, Unauthorized
 from app.core.http import record_response
@@ -54,7 +55,12 @@ bearer_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=F
 api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 _USER_BY_ID = sa.select(
-    users.c.id, users.c.name, users.c.role, users.c.team_id, users.c.is_active
+    users.c.id,
+    users.c.name,
+    users.c.role,
+    users.c.team_id,
+    users.c.is_active,
+    users.c.tokens_valid_after,
 ).where(users.c.id == sa.bindparam("user_id"))
 _KEY_BY_HASH = sa.select(
     api_keys.c.id,
@@ -85,12 +91,14 @@ async def current_principal(
 
 
 async def _user_principal(conn: AsyncConnection, settings: Settings, token: str) -> Principal:
-    user_id = read_access_token(settings, token)
-    if user_id is None:
+    claims = read_access_token(settings, token)
+    if claims is None:
         raise Unauthorized("The access token is invalid or expired.")
-    row = (await conn.execute(_USER_BY_ID, {"user_id": user_id})).mappings().first()
+    row = (await conn.execute(_USER_BY_ID, {"user_id": claims.user_id})).mappings().first()
     if row is None or not row["is_active"]:
         raise Unauthorized("The access token's user is no longer active.")
+    if row["tokens_valid_after"] is not None and claims.issued_at < row["tokens_valid_after"]:
+        raise Unauthorized("The access token was revoked; log in again.")
     return Principal("user", row["id"], row["name"], Role(row["role"]), row["team_id"])
 
 
@@ -193,7 +201,6 @@ class Idempotency:
         )
 
     async def _insert_claim(self, ident: dict[str, str], digest: str) -> bool:
-        dialect = self.conn.dialect.name
         values = {
             **ident,
             "method": self.request.method,
@@ -202,11 +209,7 @@ class Idempotency:
             "created_at": utcnow(),
             "response_headers": {},
         }
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        statement = insert(idempotency_keys).values(values).on_conflict_do_nothing()
+        statement = insert_or_skip(self.conn, idempotency_keys).values(values)
         result = await self.conn.execute(statement)
         return bool(result.rowcount)
 
@@ -252,3 +255,15 @@ async def idempotency(
 IdempotentPost = Annotated[Idempotency, Depends(idempotency)]
 
 __all__ = ["Conn", "CurrentPrincipal", "IdempotentPost", "dumps", "loads"]
+
+
+async def forget_old_idempotency_keys(
+    conn: AsyncConnection, settings: Settings, now: datetime
+) -> int:
+    """Drop Idempotency-Keys older than `settings.idempotency_ttl_hours`: a retry that late
+    runs as a new request. Served by `ix_idempotency_keys_created_at`."""
+    cutoff = now - timedelta(hours=settings.idempotency_ttl_hours)
+    result = await conn.execute(
+        idempotency_keys.delete().where(idempotency_keys.c.created_at <= cutoff)
+    )
+    return int(result.rowcount)

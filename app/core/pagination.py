@@ -11,7 +11,7 @@ import binascii
 import decimal
 import enum
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -65,7 +65,7 @@ def _encode_value(value: Any) -> Any:
 def _decode_value(value: Any) -> Any:
     if isinstance(value, dict) and len(value) == 1:
         ((tag, raw),) = value.items()
-        decoders = {
+        decoders: dict[str, Callable[[Any], Any]] = {
             "t": datetime.fromisoformat,
             "d": date.fromisoformat,
             "u": uuid.UUID,
@@ -75,7 +75,7 @@ def _decode_value(value: Any) -> Any:
     return value
 
 
-def encode_cursor(sort: SortKey, row: Mapping[str, Any]) -> str:
+def encode_cursor(sort: SortKey, row: Mapping[Any, Any]) -> str:
     values = [_encode_value(row[c]) for c in (*sort.columns, "id")]
     raw = orjson.dumps({"s": sort.name, "v": values})
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
@@ -144,7 +144,7 @@ def cursor_literals(
 ) -> list[sa.ColumnElement[Any]]:
     """A decoded cursor's values as typed literals for `columns`; a value of the wrong type
     (a cursor edited by hand) is a 400, not a statement the database refuses."""
-    literals = []
+    literals: list[sa.ColumnElement[Any]] = []
     for value, column in zip(values, columns, strict=True):
         if value is None or not _fits(value, _python_type(column)):
             raise _invalid_cursor("The cursor is not one this API issued.")
@@ -165,7 +165,7 @@ def order_by(table: sa.Table, sort: SortKey) -> list[sa.UnaryExpression[Any]]:
 
 
 def page(
-    rows: Sequence[Mapping[str, Any]], limit: int, sort: SortKey
+    rows: Sequence[Mapping[Any, Any]], limit: int, sort: SortKey
 ) -> tuple[list[Any], str | None]:
     """Split a `limit + 1` fetch into the page and the cursor for the next one."""
     items = list(rows[:limit])

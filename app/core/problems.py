@@ -124,7 +124,11 @@ async def _on_http_error(request: Request, error: Exception) -> Response:
     if error.status_code == 404 and detail == "Not Found":
         detail = f"No route matches {request.url.path}."
     return problem_response(
-        request, status=error.status_code, slug=slug, detail=detail, headers=error.headers
+        request,
+        status=error.status_code,
+        slug=slug,
+        detail=detail,
+        headers=dict(error.headers) if error.headers else None,
     )
 
 

@@ -4,7 +4,8 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 import jwt
 from argon2 import PasswordHasher
@@ -34,6 +35,7 @@ def verify_password(password: str, password_hash: str | None) -> bool:
 @dataclass(frozen=True, slots=True)
 class TokenClaims:
     user_id: uuid.UUID
+    issued_at: datetime
     expires_at: datetime
 
 
@@ -41,7 +43,9 @@ def issue_access_token(settings: Settings, user_id: uuid.UUID, now: datetime) ->
     lifetime = timedelta(minutes=settings.access_token_minutes)
     claims = {
         "sub": str(user_id),
-        "iat": int(now.timestamp()),
+        # To the microsecond (a NumericDate may be fractional): a token issued right after
+        # a password change, in the same second, is told apart from the ones it revokes.
+        "iat": round(now.timestamp(), 6),
         "exp": int((now + lifetime).timestamp()),
         "typ": "access",
     }
@@ -49,22 +53,45 @@ def issue_access_token(settings: Settings, user_id: uuid.UUID, now: datetime) ->
     return token, int(lifetime.total_seconds())
 
 
-def read_access_token(settings: Settings, token: str) -> uuid.UUID | None:
-    """The token's user id, or None when the token is expired, forged or malformed.
+def read_access_token(
+    settings: Settings, token: str, now: datetime | None = None
+) -> TokenClaims | None:
+    """The token's claims, or None when the token is expired, forged or malformed.
 
     Only the configured algorithm is accepted, so `alg: none` and algorithm-swap tokens fail.
+    A token's signature is checked once per process (the verdict is kept in a bounded
+    cache); its expiry is checked on every call.
     """
+    claims = _verified_claims(token, settings.jwt_secret, settings.jwt_algorithm)
+    if claims is None or claims.expires_at <= (now or datetime.now(UTC)):
+        return None
+    return claims
+
+
+@lru_cache(maxsize=8192)
+def _verified_claims(token: str, secret: str, algorithm: str) -> TokenClaims | None:
+    """What a token says, if its signature and shape are good. Time is left to the caller:
+    a verdict that depended on the moment could not be kept."""
     try:
         claims = jwt.decode(
             token,
-            settings.jwt_secret,
-            algorithms=[settings.jwt_algorithm],
-            options={"require": ["exp", "sub", "iat"]},
+            secret,
+            algorithms=[algorithm],
+            options={
+                "require": ["exp", "sub", "iat"],
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
         )
         if claims.get("typ") != "access":
             return None
-        return uuid.UUID(claims["sub"])
-    except (jwt.PyJWTError, ValueError, TypeError):
+        return TokenClaims(
+            uuid.UUID(claims["sub"]),
+            datetime.fromtimestamp(float(claims["iat"]), UTC),
+            datetime.fromtimestamp(int(claims["exp"]), UTC),
+        )
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError, OSError):
         return None
 
 

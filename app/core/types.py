@@ -2,6 +2,7 @@
 
 import enum
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,9 +47,24 @@ def Money() -> sa.Numeric[Any]:
     return sa.Numeric(18, 2, asdecimal=True)
 
 
-def Percent() -> sa.Numeric[Any]:
+class _Percent(sa.TypeDecorator[Decimal]):
+    """Read back with exactly two decimals ("5.00"), whatever the backend hands over, so a
+    percentage reads the same on PostgreSQL and SQLite. Every percentage stored has at
+    most two: inputs allow two, computed effective rates are rounded up to 0.01."""
+
+    impl = sa.Numeric(9, 4, asdecimal=True)
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(value).quantize(_PERCENT_STEP)
+
+
+_PERCENT_STEP = Decimal("0.01")
+
+
+def Percent() -> sa.types.TypeEngine[Decimal]:
     """Percentages such as 5.01 (meaning 5.01 %), with room for computed effective rates."""
-    return sa.Numeric(9, 4, asdecimal=True)
+    return _Percent()
 
 
 def Json() -> sa.types.TypeEngine[Any]:

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.core.enums import ContractStatus
 from app.customers.tiering import customers, purchase_facts
 from app.models import Contract, PaymentMilestone
 from app.rules.customers import (
@@ -26,6 +27,11 @@ contracts: sa.Table = Contract.__table__  # type: ignore[attr-defined]
 milestones: sa.Table = PaymentMilestone.__table__  # type: ignore[attr-defined]
 
 
+def _still_owed() -> list[sa.ColumnElement[bool]]:
+    """Unpaid milestones of contracts still in force: a terminated contract's are void."""
+    return [milestones.c.paid_at.is_(None), contracts.c.status != ContractStatus.terminated]
+
+
 def _overdue_milestones(now: datetime, policy: CustomerPolicy) -> sa.Select[Any]:
     """Customers with an unpaid milestone more than the policy's days overdue.
 
@@ -35,7 +41,7 @@ def _overdue_milestones(now: datetime, policy: CustomerPolicy) -> sa.Select[Any]
     return (
         sa.select(contracts.c.customer_id)
         .join(milestones, milestones.c.contract_id == contracts.c.id)
-        .where(milestones.c.paid_at.is_(None), milestones.c.due_date < cutoff)
+        .where(*_still_owed(), milestones.c.due_date < cutoff)
     )
 
 
@@ -93,7 +99,7 @@ async def _health_facts(
         await conn.execute(
             sa.select(sa.func.min(milestones.c.due_date))
             .join(contracts, milestones.c.contract_id == contracts.c.id)
-            .where(contracts.c.customer_id == customer_id, milestones.c.paid_at.is_(None))
+            .where(contracts.c.customer_id == customer_id, *_still_owed())
         )
     ).scalar()
     return CustomerHealthFacts(

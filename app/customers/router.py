@@ -29,6 +29,7 @@ from app.customers.schemas import (
     CustomerHealth,
     CustomerRead,
     CustomerUpdate,
+    MarkLost,
     TierOverride,
 )
 from app.rules.customers import HealthWarningCode
@@ -139,11 +140,14 @@ async def override_customer_tier(
     version: IfMatch,
     conn: Conn,
     principal: CurrentPrincipal,
+    idem: IdempotentPost,
 ) -> JsonResponse:
     """A manager sets the tier by hand, with a reason; the computed tier stays beside it
-    in `tier_reason`."""
-    row = await service.override_tier(conn, principal, customer_id, body.tier, body.reason, version)
-    return record_response(row)
+    in `tier_reason`. `tier_override_by` and `tier_override_at` name who set it and when,
+    and the change is in the audit trail. Managers, directors and admins only."""
+    return await idem.act(  # type: ignore[return-value]
+        lambda: service.override_tier(conn, principal, customer_id, body.tier, body.reason, version)
+    )
 
 
 @router.delete(
@@ -152,8 +156,39 @@ async def override_customer_tier(
 async def clear_customer_tier_override(
     customer_id: uuid.UUID, version: IfMatch, conn: Conn, principal: CurrentPrincipal
 ) -> JsonResponse:
-    """Remove a manual tier override; the computed tier applies again."""
+    """Remove a manual tier override; the computed tier applies again. `tier_override_by`
+    and `tier_override_at` then name who cleared it and when; the override itself stays in
+    the audit trail. Removing an override that is not there changes nothing."""
     row = await service.override_tier(conn, principal, customer_id, None, None, version)
+    return record_response(row)
+
+
+@router.post("/{customer_id}/mark-lost", response_model=CustomerRead, responses=WRITE_PROBLEMS)
+async def mark_customer_lost(
+    customer_id: uuid.UUID,
+    body: MarkLost,
+    version: IfMatch,
+    conn: Conn,
+    principal: CurrentPrincipal,
+    idem: IdempotentPost,
+) -> JsonResponse:
+    """A manager records that the customer is lost (gone to a competitor, closed down...),
+    with a reason. Its `lifecycle_stage` becomes `churned` at once, whatever its purchases,
+    until the mark is cleared. Managers, directors and admins only; `409`
+    (`already_marked_lost`) when it is marked already. Kept in the audit trail."""
+    return await idem.act(  # type: ignore[return-value]
+        lambda: service.mark_lost(conn, principal, customer_id, body.reason, version)
+    )
+
+
+@router.delete("/{customer_id}/mark-lost", response_model=CustomerRead, responses=WRITE_PROBLEMS)
+async def clear_customer_lost_mark(
+    customer_id: uuid.UUID, version: IfMatch, conn: Conn, principal: CurrentPrincipal
+) -> JsonResponse:
+    """Take back a "lost" mark (the customer came back): the lifecycle stage is computed
+    from its history again. Managers, directors and admins only; clearing a mark that is
+    not there changes nothing. Kept in the audit trail."""
+    row = await service.clear_lost_mark(conn, principal, customer_id, version)
     return record_response(row)
 
 

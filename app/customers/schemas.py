@@ -5,7 +5,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from app.core.enums import CustomerGrade, CustomerTier, DecisionRole, LifecycleStage
+from app.core.enums import CustomerGrade, CustomerTier, DecisionRole, LifecycleStage, RatingLevel
 from app.core.schemas import (
     Currency,
     Email,
@@ -18,7 +18,9 @@ from app.core.schemas import (
 )
 
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
-Level = Annotated[str, StringConstraints(pattern=r"^(high|medium|low)$")]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+NEED = "How strongly the customer needs what we sell; with `purchasing_power` it sets `grade`."
+POWER = "How well the customer can pay; with `need_intensity` it sets `grade`."
 
 
 class CustomerCreate(InputModel):
@@ -32,15 +34,23 @@ class CustomerCreate(InputModel):
     owner_id: uuid.UUID | None = Field(
         default=None, description="Account manager; defaults to the caller when a rep creates it."
     )
-    need_intensity: Level | None = None
-    purchasing_power: Level | None = None
+    need_intensity: RatingLevel | None = Field(default=None, description=NEED)
+    purchasing_power: RatingLevel | None = Field(default=None, description=POWER)
+
+
+_MARK_LOST = "POST /api/v1/customers/{id}/mark-lost"
+_OVERRIDE = "POST /api/v1/customers/{id}/tier-override"
 
 
 class CustomerUpdate(PatchModel):
     state_actions: ClassVar[dict[str, str]] = {
-        "tier": "POST /api/v1/customers/{id}/tier-override",
+        "tier": _OVERRIDE,
+        "tier_override": _OVERRIDE,
+        "tier_override_reason": _OVERRIDE,
         "lifecycle_stage": "the lifecycle rules (it is computed)",
         "grade": "the grading rules (set need_intensity and purchasing_power)",
+        "marked_lost_at": _MARK_LOST,
+        "marked_lost_reason": _MARK_LOST,
     }
     required_fields: ClassVar[frozenset[str]] = frozenset({"name", "currency", "tags"})
 
@@ -52,8 +62,8 @@ class CustomerUpdate(PatchModel):
     currency: Currency | None = None
     tags: list[Tag] | None = Field(default=None, max_length=50)
     owner_id: uuid.UUID | None = None
-    need_intensity: Level | None = None
-    purchasing_power: Level | None = None
+    need_intensity: RatingLevel | None = Field(default=None, description=NEED)
+    purchasing_power: RatingLevel | None = Field(default=None, description=POWER)
 
 
 class CustomerRead(ReadModel):
@@ -70,10 +80,21 @@ class CustomerRead(ReadModel):
     tier_reason: str | None
     tier_override: CustomerTier | None
     tier_override_reason: str | None
-    grade: CustomerGrade | None
-    need_intensity: str | None
-    purchasing_power: str | None
+    tier_override_by: uuid.UUID | None = Field(
+        description="Who last set or cleared the override (the audit trail keeps each one)."
+    )
+    tier_override_at: datetime | None = Field(description="When the override was last changed.")
+    grade: CustomerGrade | None = Field(
+        description="A/B/C from need_intensity x purchasing_power; null until both are set."
+    )
+    need_intensity: RatingLevel | None
+    purchasing_power: RatingLevel | None
     lifecycle_stage: LifecycleStage
+    marked_lost_at: datetime | None = Field(
+        description=f"Set by {_MARK_LOST}: the customer counts as churned."
+    )
+    marked_lost_reason: str | None
+    marked_lost_by: uuid.UUID | None
     last_contact_at: datetime | None
     last_purchase_at: datetime | None
     archived_at: datetime | None
@@ -85,6 +106,10 @@ class CustomerRead(ReadModel):
 class TierOverride(InputModel):
     tier: CustomerTier = Field(description="The tier to act on regardless of the computed one.")
     reason: str = Field(min_length=3, max_length=500)
+
+
+class MarkLost(InputModel):
+    reason: Reason = Field(description="Why the customer is lost, e.g. moved to a competitor.")
 
 
 class HealthItem(BaseModel):

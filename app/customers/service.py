@@ -6,20 +6,25 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.audit import service as audit
 from app.core.access import Kind, Principal, require_assignable
 from app.core.clock import utcnow
 from app.core.crud import Page, Row
 from app.core.enums import Role
-from app.core.errors import ErrorItem, RuleViolation
+from app.core.errors import Conflict, ErrorItem, RuleViolation
+from app.core.http import check_version
 from app.core.pagination import SortKey
 from app.customers import repository as repo
 from app.customers.health import customer_health, warning_condition
 from app.customers.schemas import ContactCreate, ContactUpdate, CustomerCreate, CustomerUpdate
-from app.customers.tiering import recompute_customer
+from app.customers.tiering import grade_for, recompute_customer
 from app.rules.customers import DEFAULT_CUSTOMER_POLICY as CUSTOMER_POLICY
 from app.rules.customers import HealthWarningCode
 from app.rules.leads import normalize_email, normalize_phone
 from app.users.repository import require_active_user
+
+# Who may override a tier or mark a customer lost.
+DECIDERS = (Role.manager, Role.director, Role.admin)
 
 
 async def assign_owner(
@@ -35,6 +40,7 @@ async def create_customer(conn: AsyncConnection, principal: Principal, data: Cus
     principal.require(Kind.customers, "write")
     values = data.model_dump()
     values["owner_id"] = await assign_owner(conn, principal, data.owner_id, "owner_id")
+    values["grade"] = grade_for(data.need_intensity, data.purchasing_power)
     return await repo.customers.insert(conn, values)
 
 
@@ -46,11 +52,15 @@ async def update_customer(
     expected_version: int | None,
 ) -> Row:
     principal.require(Kind.customers, "write")
+    current = await repo.customers.get(conn, principal, customer_id)
     changes = data.changes()
     if "owner_id" in changes:
         changes["owner_id"] = await _reassign(conn, principal, changes["owner_id"], "owner_id")
+    if {"need_intensity", "purchasing_power"} & changes.keys():
+        merged = {**current, **changes}
+        changes["grade"] = grade_for(merged["need_intensity"], merged["purchasing_power"])
     return await repo.customers.update(
-        conn, principal, customer_id, changes, expected_version=expected_version
+        conn, principal, customer_id, changes, expected_version=expected_version, current=current
     )
 
 
@@ -199,6 +209,35 @@ async def get_customer_health(
     return await customer_health(conn, customer, utcnow(), CUSTOMER_POLICY)
 
 
+async def _load_for_decision(
+    conn: AsyncConnection,
+    principal: Principal,
+    customer_id: uuid.UUID,
+    expected_version: int | None,
+    action: str,
+) -> Row:
+    """The customer, locked, for a manager's decision about it; 412 before any rule."""
+    principal.require(Kind.customers, "write")
+    principal.require_role(*DECIDERS, action=action)
+    current = await repo.customers.get(conn, principal, customer_id, lock=True)
+    check_version(expected_version, current["version"])
+    return current
+
+
+async def _record_decision(
+    conn: AsyncConnection, principal: Principal, current: Row, values: dict[str, Any], action: str
+) -> Row:
+    """Store the decision, re-tier the customer with it, and put both in the audit trail."""
+    customer_id = current["id"]
+    await repo.customers.update(
+        conn, principal, customer_id, values, expected_version=None, current=current
+    )
+    await recompute_customer(conn, customer_id, utcnow(), CUSTOMER_POLICY, new_version=False)
+    row = await repo.customers.get(conn, principal, customer_id)
+    await audit.record(conn, principal, action, "customer", customer_id, before=current, after=row)
+    return row
+
+
 async def override_tier(
     conn: AsyncConnection,
     principal: Principal,
@@ -209,25 +248,65 @@ async def override_tier(
 ) -> Row:
     """Set (or, with `tier=None`, clear) a manager's tier override, then re-tier.
 
-    The computed tier and its RFM reason stay on the record beside the override.
+    The computed tier and its RFM reason stay on the record beside the override;
+    `tier_override_by`/`_at` name whoever last set or cleared it, and the audit trail
+    keeps every earlier override.
     """
-    principal.require(Kind.customers, "write")
-    principal.require_role(Role.manager, Role.director, Role.admin, action="override a tier")
-    current = await repo.customers.get(conn, principal, customer_id)
+    current = await _load_for_decision(
+        conn, principal, customer_id, expected_version, "override a tier"
+    )
+    if tier is None and current["tier_override"] is None:
+        return current
     if tier is not None and not reason:
         raise RuleViolation(
             "A tier override needs a reason.",
             errors=[ErrorItem("reason_required", "say why the tier is overridden", "reason")],
         )
-    now = utcnow()
     values = {
         "tier_override": tier,
         "tier_override_reason": reason if tier is not None else None,
-        "tier_override_by": principal.user_id if tier is not None else None,
-        "tier_override_at": now if tier is not None else None,
+        "tier_override_by": principal.user_id,
+        "tier_override_at": utcnow(),
     }
-    await repo.customers.update(
-        conn, principal, customer_id, values, expected_version=expected_version, current=current
+    action = "tier_override_set" if tier is not None else "tier_override_cleared"
+    return await _record_decision(conn, principal, current, values, action)
+
+
+async def mark_lost(
+    conn: AsyncConnection,
+    principal: Principal,
+    customer_id: uuid.UUID,
+    reason: str,
+    expected_version: int | None,
+) -> Row:
+    """A manager records that the customer is lost: its lifecycle becomes `churned`."""
+    current = await _load_for_decision(
+        conn, principal, customer_id, expected_version, "mark a customer lost"
     )
-    await recompute_customer(conn, customer_id, now, CUSTOMER_POLICY)
-    return await repo.customers.get(conn, principal, customer_id)
+    if current["marked_lost_at"] is not None:
+        raise Conflict(
+            f"The customer was already marked lost at {current['marked_lost_at'].isoformat()}.",
+            errors=[ErrorItem("already_marked_lost", "clear the mark first", None)],
+        )
+    values = {
+        "marked_lost_at": utcnow(),
+        "marked_lost_reason": reason,
+        "marked_lost_by": principal.user_id,
+    }
+    return await _record_decision(conn, principal, current, values, "marked_lost")
+
+
+async def clear_lost_mark(
+    conn: AsyncConnection,
+    principal: Principal,
+    customer_id: uuid.UUID,
+    expected_version: int | None,
+) -> Row:
+    """Take back a "lost" mark (the customer came back); the lifecycle is computed again."""
+    current = await _load_for_decision(
+        conn, principal, customer_id, expected_version, "clear a lost mark"
+    )
+    if current["marked_lost_at"] is None:
+        return current
+    values = {"marked_lost_at": None, "marked_lost_reason": None, "marked_lost_by": None}
+    return await _record_decision(conn, principal, current, values, "lost_mark_cleared")

@@ -3,10 +3,12 @@
 Both paths read the same aggregates (`purchase_facts`). The single-customer path hands
 them to the pure rules in `app.rules.customers`; the batch path turns the same policy
 tables into SQL `CASE` expressions and updates every customer in one set-based UPDATE.
-A test recomputes random histories both ways and requires identical results.
+A test recomputes random histories both ways and requires identical results (tier, its
+reason, grade, lifecycle).
 """
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -14,15 +16,25 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.core.enums import ContractStatus, CustomerTier, DealStage, LifecycleStage, TicketType
+from app.core.enums import (
+    ContractStatus,
+    CustomerGrade,
+    CustomerTier,
+    LifecycleStage,
+    RatingLevel,
+    TicketType,
+)
+from app.customers.revenue import revenue_lines
 from app.models import Contract, Customer, Deal, Ticket
 from app.rules.customers import (
     CustomerHealthFacts,
     CustomerPolicy,
     PurchaseHistory,
     churn_risk,
+    compute_grade,
     compute_lifecycle,
     compute_tier,
+    rfm_reason,
 )
 
 customers: sa.Table = Customer.__table__  # type: ignore[attr-defined]
@@ -39,18 +51,44 @@ ACTIVE_CONTRACT = (
 ZERO = sa.literal(Decimal(0), sa.Numeric(18, 2))
 
 
+def _won_deals(policy: CustomerPolicy) -> sa.Subquery:
+    """Each won deal with its revenue in the base currency and any other currency it earned
+    in (a deal paid in USD adds nothing to a CNY base: there is no rate to convert at)."""
+    lines = revenue_lines(
+        [deals.c.id.label("deal_id"), deals.c.customer_id, deals.c.closed_at],
+        [deals.c.customer_id.is_not(None)],
+    ).subquery("revenue_lines")
+    in_base = lines.c.currency == policy.base_currency
+    elsewhere = sa.and_(lines.c.currency != policy.base_currency, lines.c.amount.is_not(None))
+    return (
+        sa.select(
+            lines.c.deal_id,
+            lines.c.customer_id,
+            lines.c.closed_at,
+            sa.func.sum(lines.c.amount).filter(in_base).label("amount"),
+            sa.func.max(lines.c.currency).filter(elsewhere).label("other_currency"),
+        )
+        .group_by(lines.c.deal_id, lines.c.customer_id, lines.c.closed_at)
+        .subquery("won_deals")
+    )
+
+
 def _won_aggregates(now: datetime, policy: CustomerPolicy) -> sa.Subquery:
     window = timedelta(days=policy.rfm_window_days)
     quarter = timedelta(days=policy.churn_risk_window_days)
-    closed, amount = deals.c.closed_at, deals.c.amount
+    won = _won_deals(policy)
+    closed, amount = won.c.closed_at, won.c.amount
 
     def revenue(since: datetime, until: datetime | None = None) -> sa.ColumnElement[Any]:
         inside = closed > since if until is None else sa.and_(closed > since, closed <= until)
         return sa.func.coalesce(sa.func.sum(amount).filter(inside), ZERO)
 
+    elsewhere = sa.and_(closed > now - window, won.c.other_currency.is_not(None))
+    lowest = sa.func.min(won.c.other_currency).filter(elsewhere)
+    highest = sa.func.max(won.c.other_currency).filter(elsewhere)
     return (
         sa.select(
-            deals.c.customer_id,
+            won.c.customer_id,
             sa.func.min(closed).label("first_won_at"),
             sa.func.max(closed).label("last_purchase_at"),
             sa.func.count().label("won_count_total"),
@@ -59,9 +97,10 @@ def _won_aggregates(now: datetime, policy: CustomerPolicy) -> sa.Subquery:
             revenue(now - 2 * window, now - window).label("revenue_prev_12m"),
             revenue(now - quarter).label("revenue_last_quarter"),
             revenue(now - 2 * quarter, now - quarter).label("revenue_prev_quarter"),
+            sa.func.count().filter(elsewhere).label("other_currency_deals_12m"),
+            sa.case((lowest == highest, lowest)).label("other_currency"),
         )
-        .where(deals.c.stage == DealStage.won, deals.c.customer_id.is_not(None))
-        .group_by(deals.c.customer_id)
+        .group_by(won.c.customer_id)
         .subquery("won")
     )
 
@@ -100,6 +139,8 @@ def purchase_facts(now: datetime, policy: CustomerPolicy) -> sa.Select[Any]:
         customers.c.id,
         customers.c.tier_override,
         customers.c.marked_lost_at,
+        customers.c.need_intensity,
+        customers.c.purchasing_power,
         won.c.first_won_at,
         won.c.last_purchase_at,
         sa.func.coalesce(won.c.won_count_total, zero_count).label("won_count_total"),
@@ -108,6 +149,10 @@ def purchase_facts(now: datetime, policy: CustomerPolicy) -> sa.Select[Any]:
         sa.func.coalesce(won.c.revenue_prev_12m, ZERO).label("revenue_prev_12m"),
         sa.func.coalesce(won.c.revenue_last_quarter, ZERO).label("revenue_last_quarter"),
         sa.func.coalesce(won.c.revenue_prev_quarter, ZERO).label("revenue_prev_quarter"),
+        sa.func.coalesce(won.c.other_currency_deals_12m, zero_count).label(
+            "other_currency_deals_12m"
+        ),
+        won.c.other_currency,
         sa.func.coalesce(complaints.c.complaints_last_quarter, zero_count).label(
             "complaints_last_quarter"
         ),
@@ -134,6 +179,8 @@ def decide(facts: Any, now: datetime, policy: CustomerPolicy) -> dict[str, Any]:
         won_count_12m=facts.won_count_12m,
         revenue_12m=Decimal(facts.revenue_12m),
         revenue_prev_12m=Decimal(facts.revenue_prev_12m),
+        other_currency_deals_12m=facts.other_currency_deals_12m,
+        other_currency=facts.other_currency,
     )
     tier = compute_tier(history, now, policy, manual_tier=facts.tier_override)
     churn = churn_risk(
@@ -154,22 +201,43 @@ def decide(facts: Any, now: datetime, policy: CustomerPolicy) -> dict[str, Any]:
     )
     return {
         "tier": tier.tier,
-        "tier_reason": f"{tier.computed_tier}: {tier.rfm.reason_text}",
+        "tier_reason": f"{tier.computed_tier}: {rfm_reason(tier.rfm, history, policy)}",
+        "grade": grade_for(facts.need_intensity, facts.purchasing_power),
         "lifecycle_stage": lifecycle.stage,
         "last_purchase_at": facts.last_purchase_at,
         "tier_computed_at": now,
     }
 
 
+def grade_for(need_intensity: str | None, purchasing_power: str | None) -> CustomerGrade | None:
+    """The grade of a customer's stored judgements (None until both are made)."""
+    return compute_grade(
+        RatingLevel(need_intensity) if need_intensity else None,
+        RatingLevel(purchasing_power) if purchasing_power else None,
+    )
+
+
 async def recompute_customer(
-    conn: AsyncConnection, customer_id: uuid.UUID, now: datetime, policy: CustomerPolicy
+    conn: AsyncConnection,
+    customer_id: uuid.UUID,
+    now: datetime,
+    policy: CustomerPolicy,
+    *,
+    new_version: bool = True,
 ) -> None:
-    """Re-tier one customer after a deal is won or lost or a contract is accepted."""
+    """Re-tier one customer after a deal is won or lost or a contract is accepted.
+
+    `new_version=False` when the caller has just written the row as a new version itself,
+    so one decision shows as one version."""
     statement = purchase_facts(now, policy).where(customers.c.id == customer_id)
     facts = (await conn.execute(statement)).first()
     if facts is not None:
         values = decide(facts, now, policy)
-        await conn.execute(customers.update().where(customers.c.id == customer_id).values(values))
+        await conn.execute(
+            _store_if_changed(
+                customers.update().where(customers.c.id == customer_id), values, now, new_version
+            )
+        )
 
 
 # --- every customer: the same rules as SQL ----------------------------------------------
@@ -182,7 +250,7 @@ def _older_than(instant: sa.ColumnElement[Any], now: datetime, days: int) -> sa.
 
 def _count_true(conditions: list[sa.ColumnElement[bool]]) -> sa.ColumnElement[int]:
     terms = [sa.case((c, 1), else_=0) for c in conditions]
-    total = terms[0]
+    total: sa.ColumnElement[int] = terms[0]
     for term in terms[1:]:
         total = total + term
     return total
@@ -246,6 +314,40 @@ def _lifecycle_case(f: Any, now: datetime, policy: CustomerPolicy) -> sa.Case[An
     )
 
 
+def _grade_case(need: sa.ColumnElement[Any], power: sa.ColumnElement[Any]) -> sa.Case[Any]:
+    """`compute_grade` as SQL."""
+    high, low = RatingLevel.high.value, RatingLevel.low.value
+    return sa.case(
+        (sa.or_(need.is_(None), power.is_(None)), sa.null()),
+        (sa.and_(need == high, power == high), CustomerGrade.A.value),
+        (sa.or_(need == low, power == low), CustomerGrade.C.value),
+        else_=CustomerGrade.B.value,
+    )
+
+
+def _text(value: Any) -> sa.ColumnElement[str]:
+    return sa.cast(value, sa.String) if isinstance(value, sa.ColumnElement) else sa.literal(value)
+
+
+def _concat(*parts: Any) -> sa.ColumnElement[str]:
+    joined = _text(parts[0])
+    for part in parts[1:]:
+        joined = joined + _text(part)
+    return joined
+
+
+def _monetary_note_case(f: Any, policy: CustomerPolicy) -> sa.Case[Any]:
+    """`monetary_note` as SQL."""
+    count, currency = f.c.other_currency_deals_12m, f.c.other_currency
+    deals_word = sa.case((count == 1, "deal"), else_="deals")
+    opening = _concat(f" ({policy.base_currency}; ", count, " ")
+    return sa.case(
+        (count == 0, ""),
+        (currency.is_not(None), _concat(opening, currency, " ", deals_word, " not counted)")),
+        else_=_concat(opening, deals_word, " in other currencies not counted)"),
+    )
+
+
 def batch_update(now: datetime, policy: CustomerPolicy) -> sa.Update:
     facts = purchase_facts(now, policy).subquery("facts")
     r, f, m = _rfm_columns(facts, now, policy)
@@ -257,32 +359,44 @@ def batch_update(now: datetime, policy: CustomerPolicy) -> sa.Update:
         rfm.c.r,
         rfm.c.f,
         rfm.c.m,
+        _monetary_note_case(rfm, policy).label("monetary_note"),
         _tier_case(rfm, rfm.c.r + rfm.c.f + rfm.c.m, now, policy).label("computed_tier"),
         _lifecycle_case(rfm, now, policy).label("lifecycle_stage"),
     ).subquery("scored")
-    reason = (
-        scored.c.computed_tier
-        + sa.literal(": R=")
-        + sa.cast(scored.c.r, sa.String)
-        + sa.literal(" F=")
-        + sa.cast(scored.c.f, sa.String)
-        + sa.literal(" M=")
-        + sa.cast(scored.c.m, sa.String)
+    reason = _concat(
+        scored.c.computed_tier,
+        ": R=",
+        scored.c.r,
+        " F=",
+        scored.c.f,
+        " M=",
+        scored.c.m,
+        scored.c.monetary_note,
     )
-    return (
-        customers.update()
-        .where(customers.c.id == scored.c.id)
-        .values(
-            tier=sa.func.coalesce(scored.c.tier_override, scored.c.computed_tier),
-            tier_reason=reason,
-            lifecycle_stage=scored.c.lifecycle_stage,
-            last_purchase_at=scored.c.last_purchase_at,
-            tier_computed_at=now,
-        )
-    )
+    computed = {
+        "tier": sa.func.coalesce(scored.c.tier_override, scored.c.computed_tier),
+        "tier_reason": reason,
+        "grade": _grade_case(customers.c.need_intensity, customers.c.purchasing_power),
+        "lifecycle_stage": scored.c.lifecycle_stage,
+        "last_purchase_at": scored.c.last_purchase_at,
+    }
+    return _store_if_changed(customers.update().where(customers.c.id == scored.c.id), computed, now)
+
+
+def _store_if_changed(
+    update: sa.Update, computed: Mapping[str, Any], now: datetime, new_version: bool = True
+) -> sa.Update:
+    """Write only rows whose computed values differ, as a new version: clients holding the
+    ETag learn of the change, and a recompute that finds nothing new rewrites nothing."""
+    values = {name: value for name, value in computed.items() if name != "tier_computed_at"}
+    changed = sa.or_(*(customers.c[name].is_distinct_from(v) for name, v in values.items()))
+    stamp: dict[str, Any] = {"tier_computed_at": now}
+    if new_version:
+        stamp |= {"version": customers.c.version + 1, "updated_at": now}
+    return update.where(changed).values(**values, **stamp)
 
 
 async def recompute_all(conn: AsyncConnection, now: datetime, policy: CustomerPolicy) -> int:
-    """Re-tier every customer in one statement; returns how many rows it updated."""
+    """Re-tier every customer in one statement; returns how many rows changed."""
     result = await conn.execute(batch_update(now, policy))
     return int(result.rowcount)

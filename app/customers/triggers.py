@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.core.db import insert_or_skip
 from app.core.enums import CustomerTier, TaskKind, TaskStatus
 from app.core.ids import new_id
 from app.customers.tiering import ACTIVE_CONTRACT, contracts, customers
@@ -78,13 +79,9 @@ async def insert_task_rows(conn: AsyncConnection, rows: list[dict[str, Any]]) ->
     """Insert triggered tasks; a duty that already has its task is skipped, not repeated."""
     if not rows:
         return 0
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     for row in rows:
         row["related_id"] = _as_uuid(row["related_id"])
-    statement = insert(tasks).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    statement = insert_or_skip(conn, tasks, index_elements=["dedupe_key"])
     result = await conn.execute(statement.returning(tasks.c.id), rows)
     return len(result.all())
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.access import Kind
 from app.core.crud import Page, Row, TableRepository
-from app.core.enums import OPEN_DEAL_STAGES, DecisionRole, QuoteStatus
+from app.core.enums import OPEN_DEAL_STAGES, ContractStatus, DecisionRole, QuoteStatus
 from app.core.ids import new_id
 from app.core.pagination import SortKey, decode_cursor, keyset_clause, order_by, page, sort_keys
 from app.deals import stays
@@ -110,8 +110,14 @@ def _approved_quote(deal_id: uuid.UUID) -> sa.Exists:
 
 
 def _contract_with(deal_id: uuid.UUID, instant: sa.Column[Any]) -> sa.Exists:
+    """A contract of the deal that reached `instant` and was not terminated since: a
+    terminated contract proves neither a signature nor an acceptance that still holds."""
     return sa.exists(
-        sa.select(_contracts.c.id).where(_contracts.c.deal_id == deal_id, instant.is_not(None))
+        sa.select(_contracts.c.id).where(
+            _contracts.c.deal_id == deal_id,
+            instant.is_not(None),
+            _contracts.c.status != ContractStatus.terminated,
+        )
     )
 
 
@@ -124,7 +130,7 @@ def _contact_count(customer_id: uuid.UUID | None) -> sa.ScalarSelect[int]:
     )
 
 
-async def load_evidence(conn: AsyncConnection, deal: Row) -> Mapping[str, Any]:
+async def load_evidence(conn: AsyncConnection, deal: Row) -> Row:
     """The gate evidence that lives outside the deal row, in one round trip."""
     statement = sa.select(
         _contact_count(deal["customer_id"]).label("contact_count"),

@@ -122,6 +122,7 @@ async def convert_lead(
     changes = {
         "status": LeadStatus.converted,
         "next_touch_at": None,
+        "qualified_at": lead["qualified_at"] or deal["created_at"],
         "converted_at": deal["created_at"],
         "converted_customer_id": customer["id"],
         "converted_contact_id": contact["id"],
@@ -131,4 +132,5 @@ async def convert_lead(
         conn, principal, lead_id, changes, expected_version=expected_version, current=lead
     )
     await audit.record(conn, principal, "converted", "lead", lead_id, before=lead, after=row)
-    return {"lead": lead_body(row), "customer": customer, "contact": contact, "deal": deal}
+    lead_read = lead_body(row, principal)
+    return {"lead": lead_read, "customer": customer, "contact": contact, "deal": deal}

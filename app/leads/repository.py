@@ -1,21 +1,25 @@
-"""Every query for leads: lists, duplicate detection and the routing pool."""
+"""Every query for leads: lists, duplicate detection, the routing pool, nurture tasks."""
 
 import uuid
+from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.access import Kind
+from app.core.clock import utcnow
 from app.core.crud import TableRepository
-from app.core.enums import LeadStatus, Role, Seniority
+from app.core.enums import LeadStatus, Role, Seniority, TaskKind, TaskStatus
 from app.core.pagination import sort_keys
 from app.leads.schemas import LeadRead
-from app.models import Contact, Lead, User
+from app.models import Contact, Lead, Task, User
+from app.tasks.schemas import RelatedType
 
 leads_table: sa.Table = Lead.__table__  # type: ignore[attr-defined]
 users_table: sa.Table = User.__table__  # type: ignore[attr-defined]
 contacts_table: sa.Table = Contact.__table__  # type: ignore[attr-defined]
+tasks_table: sa.Table = Task.__table__  # type: ignore[attr-defined]
 
 COMPUTED_FIELDS = frozenset({"inbound"})
 leads = TableRepository(
@@ -51,16 +55,24 @@ def search(q: str, email_key: str | None) -> sa.ColumnElement[bool]:
 
 
 async def find_duplicates(
-    conn: AsyncConnection, email_key: str | None, phone_key: str | None
+    conn: AsyncConnection,
+    email_key: str | None,
+    phone_key: str | None,
+    *,
+    except_lead: uuid.UUID | None = None,
 ) -> list[dict[str, Any]]:
-    """Unfinished leads and current contacts with the same normalized email or phone.
+    """Unfinished leads (but `except_lead`, the one being changed) and current contacts
+    with the same normalized email or phone.
 
     Deliberately not limited to what the caller can see: two reps chasing the same buyer
     is exactly what the check is for. Only ids are reported.
     """
+    live_lead: sa.ColumnElement[bool] = leads_table.c.status.not_in(FINAL_STATUSES)
+    if except_lead is not None:
+        live_lead = sa.and_(live_lead, leads_table.c.id != except_lead)
     found: list[dict[str, Any]] = []
     for kind, table, live in (
-        ("lead", leads_table, leads_table.c.status.not_in(FINAL_STATUSES)),
+        ("lead", leads_table, live_lead),
         ("contact", contacts_table, contacts_table.c.archived_at.is_(None)),
     ):
         for field, key in (("email", email_key), ("phone", phone_key)):
@@ -96,3 +108,34 @@ async def least_loaded_rep(conn: AsyncConnection, pool: Seniority) -> uuid.UUID 
         .limit(1)
     )
     return (await conn.execute(statement)).scalar()
+
+
+async def close_nurture_tasks(
+    conn: AsyncConnection,
+    lead_id: uuid.UUID,
+    *,
+    status: TaskStatus,
+    by: uuid.UUID | None,
+    keep: Collection[str] = (),
+) -> None:
+    """Close the lead's open nurture-touch tasks, but those whose dedupe key is in `keep`.
+
+    `done` when a touch made them moot, `cancelled` when the lead left nurturing or a new
+    cycle replaced them. Whoever they are assigned to: the lead's state decides, not them.
+    """
+    now = utcnow()
+    key = tasks_table.c.dedupe_key
+    where = [
+        tasks_table.c.related_type == RelatedType.lead,
+        tasks_table.c.related_id == lead_id,
+        tasks_table.c.kind == TaskKind.nurture_touch,
+        tasks_table.c.status == TaskStatus.open,
+    ]
+    if keep:
+        where.append(sa.or_(key.is_(None), key.not_in(list(keep))))
+    values: dict[str, Any] = {"status": status, "updated_at": now}
+    if status == TaskStatus.done:
+        values |= {"completed_at": now, "completed_by": by}
+    await conn.execute(
+        tasks_table.update().where(*where).values(**values, version=tasks_table.c.version + 1)
+    )

@@ -52,7 +52,8 @@ async def create_lead(
     - **Duplicates**: if the normalized email or phone matches a lead that is not converted
       or disqualified, or a current contact, the answer is `409` with one `duplicate_lead`
       error per match. Send `"allow_duplicate": true` to create it anyway; the matches are
-      kept in `duplicate_of`.
+      kept in `duplicate_of`. An API key hears only which fields match (one error per
+      field, no record ids), and sees in `duplicate_of` only the kinds of record it may read.
     - A `referral` lead must name `referrer_customer_id`. A `trade_show` lead gets a
       follow-up task for its owner, due 24 hours after capture.
     """
@@ -128,8 +129,10 @@ async def update_lead(
 ) -> JsonResponse:
     """Change a lead's descriptive fields. Send `If-Match` with the ETag you read.
 
-    Status, qualification facts and conversion are actions: `POST .../status`,
-    `POST .../qualify` and `POST .../convert`.
+    A new email or phone is checked for duplicates as on capture: `409` (`duplicate_lead`)
+    when it matches an open lead or a contact, unless you send `"allow_duplicate": true`;
+    `duplicate_of` is then brought up to date. Status, qualification facts and conversion
+    are actions: `POST .../status`, `POST .../qualify` and `POST .../convert`.
     """
     row = await service.update_lead(conn, principal, lead_id, body, version)
     return record_response(row)
@@ -142,6 +145,7 @@ async def change_lead_status(
     version: IfMatch,
     conn: Conn,
     principal: CurrentPrincipal,
+    idem: IdempotentPost,
 ) -> JsonResponse:
     """Move a lead along its status flow.
 
@@ -149,11 +153,17 @@ async def change_lead_status(
     archived | disqualified`; `qualified → nurturing | disqualified` (and `converted` via
     the convert action); `nurturing → contacted | qualified | archived | disqualified`;
     `archived → contacted | disqualified`. Anything else is `409`
-    (`lead_transition_not_allowed`). `disqualified` needs a `reason`. Nurturing and
-    archived leads get `next_touch_at` (90 days on) and a touch task for their owner.
+    (`lead_transition_not_allowed`). `disqualified` needs a `reason`. The first move to
+    `qualified` sets `qualified_at`, which stays when the lead later slips back.
+
+    Nurturing and archived leads get `next_touch_at` (90 days on) and a nurture-touch task
+    for their owner; every activity logged on them since restarts that cadence (see
+    `POST /api/v1/activities`). Leaving them for an active status cancels the open touch
+    task. Send an `Idempotency-Key` to retry safely.
     """
-    row = await service.change_status(conn, principal, lead_id, body, version)
-    return record_response(row)
+    return await idem.act(  # type: ignore[return-value]
+        lambda: service.change_status(conn, principal, lead_id, body, version)
+    )
 
 
 @router.post("/{lead_id}/qualify", response_model=LeadRead, responses=WRITE_PROBLEMS)
@@ -163,16 +173,19 @@ async def qualify_lead(
     version: IfMatch,
     conn: Conn,
     principal: CurrentPrincipal,
+    idem: IdempotentPost,
 ) -> JsonResponse:
     """Record BANT facts about a lead and re-score it.
 
     Fields you leave out keep their value. Each `evidence` entry (who confirmed what, when)
     is appended to `qualification_evidence` with you as the recorder. The score (0 to 100)
     and grade are recomputed: A needs a score of at least 70 *and* budget, authority and
-    need all confirmed; B is a score of at least 40; C otherwise.
+    need all confirmed; B is a score of at least 40; C otherwise. Send an
+    `Idempotency-Key` to retry safely: a replay appends the evidence only once.
     """
-    row = await service.qualify_lead(conn, principal, lead_id, body, version)
-    return record_response(row)
+    return await idem.act(  # type: ignore[return-value]
+        lambda: service.qualify_lead(conn, principal, lead_id, body, version)
+    )
 
 
 @router.post(

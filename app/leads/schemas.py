@@ -65,6 +65,7 @@ class LeadUpdate(PatchModel):
         "status": f"{_STATUS} (or {_CONVERT})",
         "disqualified_reason": _STATUS,
         "next_touch_at": _STATUS,
+        "qualified_at": _STATUS,
         **{
             name: _QUALIFY
             for name in (
@@ -104,6 +105,11 @@ class LeadUpdate(PatchModel):
     email: Email | None = None
     phone: Phone | None = None
     currency: Currency | None = None
+    allow_duplicate: bool = Field(
+        default=False,
+        description="Save a new email or phone even if it matches an open lead or a contact; "
+        "the matches are kept in `duplicate_of`.",
+    )
 
 
 class EvidenceCreate(InputModel):
@@ -191,6 +197,9 @@ class LeadRead(ReadModel):
     score: int | None
     grade: LeadGrade | None
     next_touch_at: datetime | None
+    qualified_at: datetime | None = Field(
+        description="When the lead first became qualified; kept if it later slipped back."
+    )
     disqualified_reason: str | None
     duplicate_of: list[DuplicateMatch]
     converted_at: datetime | None

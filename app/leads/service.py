@@ -1,11 +1,12 @@
-"""Lead use cases: capture, routing, duplicates, qualification and the status flow.
+"""Lead use cases: capture, routing, duplicates, qualification, the status flow and the
+nurture cadence.
 
 Conversion, the one atomic step from lead to customer, contact and deal, is in
 `conversion.py`.
 """
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ from app.audit import service as audit
 from app.core.access import Kind, Principal, require_assignable
 from app.core.clock import utcnow
 from app.core.crud import Page, Row, require_reference
-from app.core.enums import LeadSource, LeadStatus
+from app.core.enums import LeadSource, LeadStatus, TaskStatus
 from app.core.errors import Conflict, ErrorItem, InvalidInput
 from app.core.http import check_version
 from app.core.pagination import SortKey
@@ -42,14 +43,28 @@ from app.tasks.schemas import RelatedType
 from app.tasks.service import create_triggered_task
 
 POLICY = DEFAULT_LEAD_POLICY
+CONTACT_FIELDS = ("email", "phone")
 # Derived from the lead policy, so follow-up and touch delays always agree with it.
 TASK_POLICY = TaskTriggerPolicy.from_policies(POLICY, DEFAULT_CUSTOMER_POLICY)
 _QUALIFICATION_FIELDS = tuple(LeadQualification.model_fields)
 
 
-def lead_body(row: Row) -> dict[str, Any]:
-    """The lead as the API shows it: its columns plus what is derived from them."""
-    return {**row, "inbound": is_inbound(row["source"])}
+_MATCH_KINDS = {"lead": Kind.leads, "contact": Kind.contacts}
+
+
+def lead_body(row: Row, principal: Principal) -> dict[str, Any]:
+    """The lead as the API shows it: its columns plus what is derived from them.
+
+    A partner system's key sees the `duplicate_of` matches only of the kinds it may read.
+    """
+    body = {**row, "inbound": is_inbound(row["source"])}
+    if principal.kind == "api_key":
+        body["duplicate_of"] = [
+            match
+            for match in row["duplicate_of"]
+            if principal.can(_MATCH_KINDS[match["type"]], "read")
+        ]
+    return body
 
 
 def _contact_keys(values: dict[str, Any]) -> dict[str, Any]:
@@ -85,24 +100,41 @@ async def _require_referrer(
     require_reference(row, "referrer_customer_id", "customer", referrer)
 
 
-async def _check_duplicates(conn: AsyncConnection, values: dict[str, Any], allow: bool) -> None:
-    """Refuse a lead whose email or phone is already known, or record the matches if allowed."""
-    matches = await repo.find_duplicates(
-        conn, values.get("email_normalized"), values.get("phone_normalized")
+def _duplicate_conflict(principal: Principal, matches: list[dict[str, Any]]) -> Conflict:
+    """The refusal; a partner system's key hears which fields match, never whose records."""
+    detail = (
+        "A lead or contact with the same email or phone already exists. "
+        "Send `allow_duplicate: true` to go ahead anyway."
     )
-    if matches and not allow:
-        raise Conflict(
-            "A lead or contact with the same email or phone already exists. "
-            "Send `allow_duplicate: true` to create the lead anyway.",
-            errors=[
-                ErrorItem(
-                    "duplicate_lead", f"{m['type']} {m['id']} has the same {m['field']}", m["field"]
-                )
-                for m in matches
-            ],
-            extra={"duplicates": matches},
-        )
-    values["duplicate_of"] = matches
+    if principal.kind == "api_key":
+        fields = sorted({m["field"] for m in matches})
+        errors = [ErrorItem("duplicate_lead", f"already known: {f}", f) for f in fields]
+        return Conflict(detail, errors=errors)
+    errors = [
+        ErrorItem("duplicate_lead", f"{m['type']} {m['id']} has the same {m['field']}", m["field"])
+        for m in matches
+    ]
+    return Conflict(detail, errors=errors, extra={"duplicates": matches})
+
+
+async def _duplicates(
+    conn: AsyncConnection,
+    principal: Principal,
+    values: Mapping[str, Any],
+    *,
+    checked: Collection[str],
+    allow: bool,
+    lead_id: uuid.UUID | None = None,
+) -> list[dict[str, Any]]:
+    """Every record sharing the lead's email or phone, for `duplicate_of`; refused (409)
+    when one matches a `checked` field (the ones being set) and `allow` is false."""
+    matches = await repo.find_duplicates(
+        conn, values.get("email_normalized"), values.get("phone_normalized"), except_lead=lead_id
+    )
+    new = [m for m in matches if m["field"] in checked]
+    if new and not allow:
+        raise _duplicate_conflict(principal, new)
+    return matches
 
 
 async def _open_tasks(conn: AsyncConnection, event: TriggerEvent, lead: Row, at: datetime) -> None:
@@ -117,7 +149,9 @@ async def create_lead(
     principal.require(Kind.leads, "write")
     await _require_referrer(conn, principal, data.source, data.referrer_customer_id)
     values = _contact_keys(data.model_dump(exclude={"allow_duplicate"}))
-    await _check_duplicates(conn, values, data.allow_duplicate)
+    values["duplicate_of"] = await _duplicates(
+        conn, principal, values, checked=CONTACT_FIELDS, allow=data.allow_duplicate
+    )
     values |= _scored(values)
     if data.owner_id is not None:
         values["owner_id"] = await assign_owner(conn, principal, data.owner_id, "owner_id")
@@ -126,14 +160,14 @@ async def create_lead(
         values["owner_id"] = await repo.least_loaded_rep(conn, pool)
     row = await repo.leads.insert(conn, values)
     await _open_tasks(conn, TriggerEvent.lead_captured, row, row["created_at"])
-    return lead_body(row)
+    return lead_body(row, principal)
 
 
 async def get_lead(
     conn: AsyncConnection, principal: Principal, lead_id: uuid.UUID
 ) -> dict[str, Any]:
     principal.require(Kind.leads, "read")
-    return lead_body(await repo.leads.get(conn, principal, lead_id))
+    return lead_body(await repo.leads.get(conn, principal, lead_id), principal)
 
 
 async def list_leads(
@@ -160,7 +194,7 @@ async def list_leads(
     result = await repo.leads.list(
         conn, principal, filters=filters, where=where, sort=sort, cursor=cursor, limit=limit
     )
-    return Page([lead_body(row) for row in result.items], result.next_cursor)
+    return Page([lead_body(row, principal) for row in result.items], result.next_cursor)
 
 
 async def load_for_action(
@@ -194,15 +228,23 @@ async def update_lead(
     principal.require(Kind.leads, "write")
     current = await repo.leads.get(conn, principal, lead_id)
     changes = _contact_keys(data.changes())
+    allow_duplicate = changes.pop("allow_duplicate", False)
+    merged = {**current, **changes}
     if {"source", "referrer_customer_id"} & changes.keys():
-        merged = {**current, **changes}
         await _require_referrer(conn, principal, merged["source"], merged["referrer_customer_id"])
     if "owner_id" in changes:
         await _reassign(conn, principal, changes["owner_id"])
+    before = _contact_keys({f: current[f] for f in CONTACT_FIELDS})
+    after = _contact_keys({f: merged[f] for f in CONTACT_FIELDS})
+    moved = [f for f in CONTACT_FIELDS if after[f"{f}_normalized"] != before[f"{f}_normalized"]]
+    if moved:
+        changes["duplicate_of"] = await _duplicates(
+            conn, principal, after, checked=moved, allow=allow_duplicate, lead_id=lead_id
+        )
     row = await repo.leads.update(
         conn, principal, lead_id, changes, expected_version=expected_version, current=current
     )
-    return lead_body(row)
+    return lead_body(row, principal)
 
 
 async def _reassign(
@@ -231,11 +273,15 @@ async def change_status(
     }
     if data.status == LeadStatus.disqualified:
         changes["disqualified_reason"] = data.reason
+    if data.status == LeadStatus.qualified and current["qualified_at"] is None:
+        changes["qualified_at"] = now
     row = await repo.leads.update(
         conn, principal, lead_id, changes, expected_version=expected_version, current=current
     )
     if row["status"] in PARKED_STATUSES:
-        await _open_tasks(conn, TriggerEvent.lead_parked, row, now)
+        await _start_touch_cycle(conn, principal, row, now, TriggerEvent.lead_parked)
+    elif current["status"] in PARKED_STATUSES:
+        await repo.close_nurture_tasks(conn, lead_id, status=TaskStatus.cancelled, by=None)
     await audit.record(
         conn,
         principal,
@@ -245,7 +291,7 @@ async def change_status(
         before={"status": current["status"]},
         after={"status": row["status"], "reason": data.reason},
     )
-    return lead_body(row)
+    return lead_body(row, principal)
 
 
 def _check_transition(current: LeadStatus, data: LeadStatusChange) -> None:
@@ -305,4 +351,41 @@ async def qualify_lead(
         conn, principal, lead_id, changes, expected_version=expected_version, current=current
     )
     await audit.record(conn, principal, "qualified", "lead", lead_id, before=current, after=row)
-    return lead_body(row)
+    return lead_body(row, principal)
+
+
+async def _start_touch_cycle(
+    conn: AsyncConnection, principal: Principal, lead: Row, at: datetime, event: TriggerEvent
+) -> None:
+    """Open the nurture task of the cycle starting at `at`; earlier open ones are closed —
+    done when this is a touch, cancelled when a new parking replaces them."""
+    specs = tasks_for_event(event, lead["id"], at, TASK_POLICY)
+    closed_as = TaskStatus.done if event is TriggerEvent.lead_touched else TaskStatus.cancelled
+    await repo.close_nurture_tasks(
+        conn,
+        lead["id"],
+        status=closed_as,
+        by=principal.user_id,
+        keep={spec.dedupe_key for spec in specs},
+    )
+    for spec in specs:
+        await create_triggered_task(conn, spec, lead["owner_id"], RelatedType.lead, lead["id"])
+
+
+async def record_touch(
+    conn: AsyncConnection, principal: Principal, lead_id: uuid.UUID, at: datetime
+) -> None:
+    """An activity on a nurturing or archived lead is its touch: the next one falls due a
+    full interval after it, with a new nurture task (DOMAIN.md §1: every 90 days).
+
+    An activity older than the current cycle (logged late, or replayed) moves nothing, so
+    the cadence never runs backwards and each cycle has one task.
+    """
+    lead = await repo.leads.get(conn, principal, lead_id, lock=True)
+    due = next_touch_at(lead["status"], at, POLICY)
+    if due is None or (lead["next_touch_at"] is not None and due <= lead["next_touch_at"]):
+        return
+    row = await repo.leads.update(
+        conn, principal, lead_id, {"next_touch_at": due}, expected_version=None, current=lead
+    )
+    await _start_touch_cycle(conn, principal, row, at, TriggerEvent.lead_touched)

@@ -21,6 +21,7 @@ class Contract(Versioned, table=True):
     __tablename__ = "contracts"
     __table_args__ = (
         sa.Index("ix_contracts_created_at_id", "created_at", "id"),
+        sa.Index("ix_contracts_updated_at_id", "updated_at", "id"),
         sa.Index("ix_contracts_owner_id_created_at_id", "owner_id", "created_at", "id"),
         sa.Index("ix_contracts_customer_id_created_at_id", "customer_id", "created_at", "id"),
         sa.Index("ix_contracts_status_created_at_id", "status", "created_at", "id"),

@@ -21,6 +21,8 @@ class Customer(Versioned, table=True):
     __tablename__ = "customers"
     __table_args__ = (
         sa.Index("ix_customers_created_at_id", "created_at", "id"),
+        sa.Index("ix_customers_updated_at_id", "updated_at", "id"),
+        sa.Index("ix_customers_name_id", "name", "id"),
         sa.Index("ix_customers_owner_id_created_at_id", "owner_id", "created_at", "id"),
         sa.Index("ix_customers_tier_created_at_id", "tier", "created_at", "id"),
         # Name-prefix search (`q`); PostgreSQL gets text_pattern_ops in the migration so
@@ -62,6 +64,8 @@ class Customer(Versioned, table=True):
         index=True,
     )
     marked_lost_at: datetime | None = instant()
+    marked_lost_reason: str | None = Field(default=None, max_length=500)
+    marked_lost_by: uuid.UUID | None = fk("users.id", nullable=True)
     last_contact_at: datetime | None = instant()
     last_purchase_at: datetime | None = instant()
     archived_at: datetime | None = instant()
@@ -71,6 +75,7 @@ class Contact(Versioned, table=True):
     __tablename__ = "contacts"
     __table_args__ = (
         sa.Index("ix_contacts_customer_id_created_at_id", "customer_id", "created_at", "id"),
+        sa.Index("ix_contacts_customer_id_name_id", "customer_id", "name", "id"),
         sa.Index("ix_contacts_covering_rep_id", "covering_rep_id"),
         sa.Index("ix_contacts_email_normalized", "email_normalized"),
         sa.Index("ix_contacts_phone_normalized", "phone_normalized"),
@@ -99,13 +104,14 @@ class Activity(Versioned, table=True):
     __tablename__ = "activities"
     __table_args__ = (
         sa.Index("ix_activities_created_at_id", "created_at", "id"),
+        sa.Index("ix_activities_kind_occurred_at_id", "kind", "occurred_at", "id"),
         sa.Index("ix_activities_customer_id_occurred_at_id", "customer_id", "occurred_at", "id"),
         sa.Index("ix_activities_owner_id_occurred_at_id", "owner_id", "occurred_at", "id"),
         sa.Index("ix_activities_deal_id_occurred_at", "deal_id", "occurred_at"),
         sa.Index("ix_activities_lead_id_occurred_at", "lead_id", "occurred_at"),
         sa.Index("ix_activities_contact_id", "contact_id"),
         # Reports: activities by when they happened.
-        sa.Index("ix_activities_occurred_at", "occurred_at"),
+        sa.Index("ix_activities_occurred_at_id", "occurred_at", "id"),
     )
 
     id: uuid.UUID = pk()

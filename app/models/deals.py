@@ -15,11 +15,12 @@ class Deal(Versioned, table=True):
     __tablename__ = "deals"
     __table_args__ = (
         sa.Index("ix_deals_created_at_id", "created_at", "id"),
+        sa.Index("ix_deals_updated_at_id", "updated_at", "id"),
         sa.Index("ix_deals_owner_id_created_at_id", "owner_id", "created_at", "id"),
         sa.Index("ix_deals_customer_id_created_at_id", "customer_id", "created_at", "id"),
         sa.Index("ix_deals_stage_created_at_id", "stage", "created_at", "id"),
         sa.Index("ix_deals_expected_close_date", "expected_close_date"),
-        sa.Index("ix_deals_stage_changed_at", "stage_changed_at"),
+        sa.Index("ix_deals_stage_changed_at_id", "stage_changed_at", "id"),
         # Reports: won and lost deals by closing time.
         sa.Index("ix_deals_stage_closed_at", "stage", "closed_at"),
         # A team's won deals in a period: one range per member (funnel, sales).

@@ -15,6 +15,7 @@ class Lead(Versioned, table=True):
     __tablename__ = "leads"
     __table_args__ = (
         sa.Index("ix_leads_created_at_id", "created_at", "id"),
+        sa.Index("ix_leads_updated_at_id", "updated_at", "id"),
         sa.Index("ix_leads_owner_id_created_at_id", "owner_id", "created_at", "id"),
         sa.Index("ix_leads_status_created_at_id", "status", "created_at", "id"),
         sa.Index("ix_leads_source_created_at", "source", "created_at"),
@@ -55,6 +56,8 @@ class Lead(Versioned, table=True):
     score: int | None = None
     grade: LeadGrade | None = Field(default=None, sa_type=Enum(LeadGrade, "lead_grade"), index=True)
     next_touch_at: datetime | None = instant()
+    # When the lead first reached qualified (the funnel counts it even if it later slipped).
+    qualified_at: datetime | None = instant()
     disqualified_reason: str | None = Field(default=None, max_length=500)
     duplicate_of: list[dict[str, Any]] = Field(default_factory=list, sa_type=Json(), nullable=False)
     converted_at: datetime | None = instant()

@@ -16,6 +16,7 @@ class Quote(Versioned, table=True):
     __tablename__ = "quotes"
     __table_args__ = (
         sa.Index("ix_quotes_created_at_id", "created_at", "id"),
+        sa.Index("ix_quotes_updated_at_id", "updated_at", "id"),
         sa.Index("ix_quotes_owner_id_created_at_id", "owner_id", "created_at", "id"),
         sa.Index("ix_quotes_deal_id_created_at_id", "deal_id", "created_at", "id"),
         sa.Index("ix_quotes_status_created_at_id", "status", "created_at", "id"),

@@ -34,6 +34,7 @@ class AuditEntry(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_audit_log_entity", "entity_type", "entity_id", "at"),
         sa.Index("ix_audit_log_at_id", "at", "id"),
+        sa.Index("ix_audit_log_actor_id_at_id", "actor_id", "at", "id"),
     )
 
     id: uuid.UUID = pk()

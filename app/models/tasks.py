@@ -13,6 +13,8 @@ class Task(Versioned, table=True):
     __tablename__ = "tasks"
     __table_args__ = (
         sa.Index("ix_tasks_created_at_id", "created_at", "id"),
+        sa.Index("ix_tasks_updated_at_id", "updated_at", "id"),
+        sa.Index("ix_tasks_kind_created_at_id", "kind", "created_at", "id"),
         sa.Index("ix_tasks_assignee_id_status_due_at_id", "assignee_id", "status", "due_at", "id"),
         sa.Index("ix_tasks_status_due_at_id", "status", "due_at", "id"),
         sa.Index("ix_tasks_related", "related_type", "related_id"),

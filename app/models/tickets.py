@@ -26,10 +26,21 @@ class Ticket(Versioned, table=True):
         sa.Index("ix_tickets_assignee_id_created_at_id", "assignee_id", "created_at", "id"),
         sa.Index("ix_tickets_customer_id_created_at_id", "customer_id", "created_at", "id"),
         sa.Index("ix_tickets_status_created_at_id", "status", "created_at", "id"),
+        sa.Index("ix_tickets_type_created_at_id", "type", "created_at", "id"),
+        sa.Index("ix_tickets_priority_created_at_id", "priority", "created_at", "id"),
+        sa.Index("ix_tickets_queue_created_at_id", "queue", "created_at", "id"),
         sa.Index("ix_tickets_assignee_id_next_due_at_id", "assignee_id", "next_due_at", "id"),
         sa.Index("ix_tickets_next_due_at_id", "next_due_at", "id"),
         # Reports: tickets by the time they were reported.
         sa.Index("ix_tickets_reported_at", "reported_at"),
+        # The SLA sweeper's claim; most tickets have nothing pending and stay out of it.
+        sa.Index(
+            "ix_tickets_sla_next_action_at_id",
+            "sla_next_action_at",
+            "id",
+            postgresql_where=sa.text("sla_next_action_at IS NOT NULL"),
+            sqlite_where=sa.text("sla_next_action_at IS NOT NULL"),
+        ),
     )
 
     id: uuid.UUID = pk()
@@ -63,6 +74,10 @@ class Ticket(Versioned, table=True):
     first_response_due_at: datetime | None = instant()
     resolution_due_at: datetime | None = instant()
     next_due_at: datetime | None = instant()
+    # When time alone turns the stored `sla_status` at risk (see `app.rules.sla.status_at`).
+    sla_at_risk_at: datetime | None = instant()
+    # When the SLA sweeper next has a warning or breach to record; null: nothing pending.
+    sla_next_action_at: datetime | None = instant()
     escalation_level: int = Field(default=0, nullable=False)
 
 

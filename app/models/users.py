@@ -19,7 +19,10 @@ class Team(Versioned, table=True):
 
 class User(Versioned, table=True):
     __tablename__ = "users"
-    __table_args__ = (sa.Index("ix_users_created_at_id", "created_at", "id"),)
+    __table_args__ = (
+        sa.Index("ix_users_created_at_id", "created_at", "id"),
+        sa.Index("ix_users_name_id", "name", "id"),
+    )
 
     id: uuid.UUID = pk()
     email: str = Field(max_length=254, unique=True)
@@ -36,6 +39,10 @@ class User(Versioned, table=True):
     is_active: bool = Field(default=True, nullable=False)
     password_hash: str | None = Field(default=None, max_length=255)
     last_login_at: datetime | None = instant()
+    # Tokens issued before this instant are refused: set when the password changes or the
+    # user is deactivated, so neither an old password's sessions nor, after reactivation,
+    # a deactivated user's come back.
+    tokens_valid_after: datetime | None = instant()
 
 
 class ApiKey(Versioned, table=True):

@@ -17,6 +17,7 @@ from app.core.clock import utcnow
 from app.core.enums import QuoteStatus, Role
 from app.core.errors import Forbidden, RuleViolation
 from app.core.gates import enforce, error_items
+from app.core.http import require_if_match
 from app.quotes import repository as repo
 from app.quotes.pricing import POLICY, content_of
 from app.quotes.service import Loaded, audit, load
@@ -46,7 +47,11 @@ async def _begin(
     loaded = await load(conn, principal, quote_id, lock=True, expected_version=expected_version)
     version = loaded.version
     gate = check_quote_action(
-        version["status"], action, now=now, valid_until=version["valid_until"]
+        version["status"],
+        action,
+        now=now,
+        valid_until=version["valid_until"],
+        deal_stage=await repo.lock_deal_stage(conn, loaded.quote["deal_id"]),
     )
     enforce(gate, CONFLICT_CODES)
     return loaded
@@ -141,6 +146,8 @@ async def approve_quote(
     conn: AsyncConnection, principal: Principal, quote_id: uuid.UUID, expected_version: int | None
 ) -> dict[str, Any]:
     principal.require_role(*_PEOPLE, action="approve a quote")
+    # An approval is of the version the approver reviewed, never of whatever is current.
+    require_if_match(expected_version, "approve a quote")
     now = utcnow()
     loaded = await _begin(conn, principal, quote_id, expected_version, QuoteAction.approve, now)
     _require_approver(principal, loaded)

@@ -23,8 +23,9 @@ from app.rules.quotes import (
 )
 
 POLICY = DEFAULT_POLICY.quotes
-# The largest amount a money column (NUMERIC(18, 2)) holds.
-MAX_AMOUNT = Decimal("9999999999999999.99")
+# The largest amount kept exactly on every backend: the API's money (15 digits), which
+# the embedded SQLite's REAL still holds to the cent.
+MAX_AMOUNT = Decimal("9999999999999.99")
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from app.core.routing import (
     Cursor,
     Limit,
     api_router,
+    problems,
 )
 from app.core.schemas import Page
 from app.quotes import actions, service
@@ -50,7 +51,9 @@ async def create_quote(
     Send lines with list prices and discounts; the service computes every total, the
     effective discount (what approval authority is judged on) and the approval
     fingerprint. `renewal_years` applies the multi-year policy discount, which needs no
-    approval. Customer and owner come from the deal.
+    approval — only for a renewal: the customer must hold a signed, not terminated contract
+    from another deal (422 `quote.renewal_not_eligible` otherwise). Customer and owner come
+    from the deal.
     """
 
     async def make() -> JsonResponse:
@@ -155,11 +158,18 @@ async def submit_quote(
     approved at once, with no approver named. Above it, it waits (`pending_approval`) for
     the least senior role whose limit covers it (`required_approver_role`). Above 15 %
     no one may approve it: 422 with code `discount.above_ceiling`.
+
+    Submitting, approving, sending and accepting all need the deal open: on a won or lost
+    deal they are refused with 409 `quote.deal_closed`.
     """
     return await idem.act(lambda: actions.submit_quote(conn, principal, quote_id, version))
 
 
-@router.post("/quotes/{quote_id}/approve", response_model=QuoteDetail, responses=WRITE_PROBLEMS)
+@router.post(
+    "/quotes/{quote_id}/approve",
+    response_model=QuoteDetail,
+    responses=WRITE_PROBLEMS | problems(428),
+)
 async def approve_quote(
     quote_id: uuid.UUID,
     version: IfMatch,
@@ -168,8 +178,13 @@ async def approve_quote(
     idem: IdempotentPost,
 ) -> Response:
     """Approve a quote waiting for you. Your authority must cover its effective discount,
-    and you may not approve a quote you submitted (403). The approval is bound to the
-    version's fingerprint: any later content edit makes a new, unapproved version."""
+    and you may not approve a quote you submitted (403).
+
+    `If-Match` is required: send the `etag` of the quote as you reviewed it (from
+    `GET /approvals` or `GET /quotes/{id}`). Without it the answer is 428; if the quote
+    changed since — say the author edited and resubmitted it — 412, and nothing is
+    approved. The approval is bound to the version's fingerprint: any later content edit
+    makes a new, unapproved version."""
     return await idem.act(lambda: actions.approve_quote(conn, principal, quote_id, version))
 
 
@@ -211,7 +226,8 @@ async def accept_quote(
 ) -> Response:
     """Record the customer's acceptance of the sent quote. After its `valid_until` day it
     can no longer be accepted (422 `quote.validity_passed`; 409 `quote.expired` once
-    expired). A contract can then be made from this exact version."""
+    expired; 409 `quote.deal_closed` on a won or lost deal). A contract can then be made
+    from this exact version."""
     return await idem.act(lambda: actions.accept_quote(conn, principal, quote_id, version))
 
 

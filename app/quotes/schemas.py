@@ -20,7 +20,9 @@ RenewalYears = Annotated[
         ge=1,
         le=10,
         description="Contract length of a multi-year renewal; sets the policy discount "
-        "(2 years 10 %, 3 years 15 %), which needs no approval.",
+        "(2 years 10 %, 3 years 15 %), which needs no approval. Only for a renewal: the "
+        "customer must hold a signed, not terminated contract from another deal (422 "
+        "`quote.renewal_not_eligible` otherwise).",
     ),
 ]
 
@@ -178,4 +180,9 @@ class ApprovalRead(ReadModel):
     total: Decimal
     currency: str
     valid_until: date
-    version: int = Field(description="The quote's version: send it as If-Match to approve.")
+    version: int = Field(description="The quote's version as you see it in this queue.")
+    etag: str = Field(
+        description="Send it as `If-Match` to approve or reject: the approval is then of "
+        "exactly this version (412 if the quote changed since).",
+        examples=['"3"'],
+    )

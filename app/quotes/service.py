@@ -15,8 +15,8 @@ from app.audit.service import record
 from app.core.access import Kind, Principal
 from app.core.clock import utcnow
 from app.core.crud import Page, Row, require_reference
-from app.core.enums import CLOSED_DEAL_STAGES, QuoteStatus
-from app.core.errors import Conflict, ErrorItem, not_found
+from app.core.enums import QuoteStatus
+from app.core.errors import not_found
 from app.core.gates import enforce
 from app.core.http import check_version
 from app.core.pagination import SortKey
@@ -31,7 +31,15 @@ from app.quotes.pricing import (
     rule_lines,
 )
 from app.quotes.schemas import QuoteCopy, QuoteCreate, QuoteUpdate
-from app.rules.quotes import CONFLICT_CODES, QuoteAction, check_quote_action, default_valid_until
+from app.rules.common import GateResult
+from app.rules.quotes import (
+    CONFLICT_CODES,
+    QuoteAction,
+    check_quote_action,
+    check_renewal_eligibility,
+    deal_closed_check,
+    default_valid_until,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,12 +95,19 @@ async def _open_deal(conn: AsyncConnection, principal: Principal, deal_id: uuid.
     deal = require_reference(
         await repo.find_visible_deal(conn, principal, deal_id), "deal_id", "deal", deal_id
     )
-    if deal["stage"] in CLOSED_DEAL_STAGES:
-        raise Conflict(
-            f"Deal {deal_id} is {deal['stage']}; closed deals take no new quotes.",
-            errors=[ErrorItem("quote.deal_closed", f"the deal is {deal['stage']}", "deal_id")],
-        )
+    closed = deal_closed_check(deal["stage"])
+    enforce(GateResult.from_checks([closed] if closed else []), CONFLICT_CODES)
     return deal
+
+
+async def _require_renewal_eligible(
+    conn: AsyncConnection, customer_id: uuid.UUID | None, deal_id: uuid.UUID, years: int | None
+) -> None:
+    """The renewal discount only for a customer with a contract to renew (422 otherwise)."""
+    if years is None:
+        return
+    statuses = await repo.other_contract_statuses(conn, customer_id, deal_id)
+    enforce(check_renewal_eligibility(years, statuses), CONFLICT_CODES)
 
 
 async def _create(
@@ -130,6 +145,7 @@ async def create_quote(
 ) -> dict[str, Any]:
     principal.require(Kind.quotes, "write")
     deal = await _open_deal(conn, principal, data.deal_id)
+    await _require_renewal_eligible(conn, deal["customer_id"], deal["id"], data.renewal_years)
     policy_pct, policy_reason = renewal_discount(data.renewal_years)
     content = Content(
         lines=rule_lines(line.model_dump() for line in data.lines),
@@ -215,6 +231,9 @@ async def update_quote(
     loaded = await load(conn, principal, quote_id, lock=True, expected_version=expected_version)
     _require_editable(loaded, now)
     changes = data.changes()
+    await _require_renewal_eligible(
+        conn, loaded.quote["customer_id"], loaded.quote["deal_id"], changes.get("renewal_years")
+    )
     quote_changes = {"title": changes["title"]} if "title" in changes else {}
     version = loaded.version
     content = _edited(content_of(version, loaded.lines), changes)

@@ -32,10 +32,11 @@ def bucket_start(day: date, grouping: Grouping) -> date:
 
 
 def next_bucket(start: date, grouping: Grouping) -> date:
-    if grouping is Grouping.day:
-        return start + timedelta(days=1)
-    if grouping is Grouping.week:
-        return start + timedelta(days=7)
+    """The start of the bucket after `start`'s; `date.max` past the last representable day
+    (the last week or year of 9999), which ends any period, since `to` is at most that."""
+    if grouping in (Grouping.day, Grouping.week):
+        step = timedelta(days=1 if grouping is Grouping.day else 7)
+        return start + step if date.max - start >= step else date.max
     months = {Grouping.month: 1, Grouping.quarter: 3, Grouping.year: 12}[grouping]
     index = start.year * 12 + start.month - 1 + months
     if index // 12 > date.max.year:

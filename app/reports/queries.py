@@ -17,7 +17,6 @@ from app.core.access import Kind, Principal, visible
 from app.core.enums import (
     OPEN_DEAL_STAGES,
     ActivityKind,
-    ContractStatus,
     CustomerTier,
     DealStage,
     LeadSource,
@@ -25,10 +24,10 @@ from app.core.enums import (
     TicketType,
 )
 from app.core.sqltime import seconds_between
+from app.customers.revenue import revenue_lines
 from app.models import (
     Activity,
     Campaign,
-    Contract,
     Customer,
     Deal,
     DealStageStay,
@@ -52,7 +51,6 @@ from app.rules.policy import DEFAULT_POLICY
 leads: sa.Table = Lead.__table__  # type: ignore[attr-defined]
 deals: sa.Table = Deal.__table__  # type: ignore[attr-defined]
 stays: sa.Table = DealStageStay.__table__  # type: ignore[attr-defined]
-contracts: sa.Table = Contract.__table__  # type: ignore[attr-defined]
 customers: sa.Table = Customer.__table__  # type: ignore[attr-defined]
 activities: sa.Table = Activity.__table__  # type: ignore[attr-defined]
 campaigns: sa.Table = Campaign.__table__  # type: ignore[attr-defined]
@@ -61,10 +59,6 @@ sla_events: sa.Table = TicketSlaEvent.__table__  # type: ignore[attr-defined]
 users: sa.Table = User.__table__  # type: ignore[attr-defined]
 teams: sa.Table = Team.__table__  # type: ignore[attr-defined]
 
-QUALIFIED_STATUSES = (LeadStatus.qualified, LeadStatus.converted)
-# A won deal's contract has been accepted (and maybe closed since); its amount is the
-# accepted quote version's total, so superseded versions never count.
-EARNING_CONTRACT = (ContractStatus.accepted, ContractStatus.closed)
 _ONE: sa.ColumnClause[int] = sa.literal_column("1")
 _ZERO: sa.ColumnClause[int] = sa.literal_column("0")
 
@@ -115,7 +109,7 @@ def deal_filters(principal: Principal, f: Filters) -> list[sa.ColumnElement[bool
 
 def _deal_attribute_filters(f: Filters) -> list[sa.ColumnElement[bool]]:
     """The filters on what a deal is rather than who owns it, on `deals`."""
-    where = []
+    where: list[sa.ColumnElement[bool]] = []
     if f.channel is not None:
         where.append(deals.c.lead_id.in_(sa.select(leads.c.id).where(leads.c.source == f.channel)))
     if f.product is not None:
@@ -135,12 +129,10 @@ def in_period(column: Expr, period: Period) -> list[sa.ColumnElement[bool]]:
 def won_revenue(dialect: str, where: Sequence[sa.ColumnElement[bool]]) -> sa.Subquery:
     """Won deals (stage `won` now) matching `where`, one row per deal and currency.
 
-    Revenue is what was sold: the deal's accepted contracts (in their currency). A deal
-    won without one (imported, or closed before contracts were kept) counts at its
-    estimated amount, flagged `estimated`; with no amount at all, `priced` is 0.
+    Revenue is what was sold (`revenue_lines`): the deal's accepted contracts, in their
+    currency; a deal won without one counts at its estimated amount, flagged `estimated`;
+    with no amount at all, `priced` is 0.
     """
-    earning = sa.and_(contracts.c.deal_id == deals.c.id, contracts.c.status.in_(EARNING_CONTRACT))
-    won = [deals.c.stage == DealStage.won, *where]
     columns = (
         deals.c.id.label("deal_id"),
         deals.c.lead_id,
@@ -150,18 +142,7 @@ def won_revenue(dialect: str, where: Sequence[sa.ColumnElement[bool]]) -> sa.Sub
         deals.c.created_at,
         deals.c.closed_at,
     )
-    by_contract = (
-        sa.select(*columns, contracts.c.currency, contracts.c.amount, _ZERO.label("estimated"))
-        .select_from(deals.join(contracts, earning))
-        .where(*won)
-    )
-    by_estimate = sa.select(
-        *columns,
-        deals.c.currency,
-        deals.c.amount,
-        flag(deals.c.amount.is_not(None)).label("estimated"),
-    ).where(*won, ~sa.exists().where(earning))
-    lines = sa.union_all(by_contract, by_estimate).subquery("revenue_lines")
+    lines = revenue_lines(columns, where).subquery("revenue_lines")
     per_deal = [lines.c[c.key] for c in columns] + [lines.c.currency]
     amount = sa.func.sum(cents(lines.c.amount, dialect))
     return (
@@ -180,10 +161,11 @@ def won_revenue(dialect: str, where: Sequence[sa.ColumnElement[bool]]) -> sa.Sub
 
 
 def _lead_progress() -> list[Expr]:
-    """Whether a lead reached qualified (qualified or converted now) and converted."""
+    """Whether a lead ever reached qualified (`qualified_at`, kept when it slipped back to
+    nurturing or was disqualified later) and whether it converted."""
     converted = sa.or_(leads.c.status == LeadStatus.converted, leads.c.converted_at.is_not(None))
     return [
-        flag(sa.or_(leads.c.status.in_(QUALIFIED_STATUSES), converted)).label("qualified"),
+        flag(sa.or_(leads.c.qualified_at.is_not(None), converted)).label("qualified"),
         flag(converted).label("converted"),
     ]
 
@@ -213,17 +195,22 @@ def funnel_leads(dialect: str, principal: Principal, period: Period, f: Filters)
     )
 
 
+FUNNEL_STAGES = (*OPEN_DEAL_STAGES, DealStage.won)
+
+
 def funnel_stages(dialect: str, principal: Principal, period: Period, f: Filters) -> sa.Subquery:
-    """Each deal's first arrival at each open stage, in the period of that arrival.
+    """Each deal's first arrival at each open stage and at `won`, in the period of that
+    arrival.
 
     Read from `deal_stage_stays`, one row per deal and stage it ever reached, so a deal
-    that went back and forth counts once per stage; its owner is mirrored there, so a
-    team's rows are an index range per member. A deal's time in a stage is the total of
-    its finished visits; a deal still in the stage has no final time yet and is left out
-    of the median (NULL).
+    that went back and forth counts once per stage, and a deal won then reopened still
+    counts as won, once, where it was first won; its owner is mirrored there, so a team's
+    rows are an index range per member. A deal's time in an open stage is the total of its
+    finished visits; a deal still in the stage has no final time yet and is left out of
+    the median (NULL), as is time spent won.
     """
     where = [
-        stays.c.stage.in_(OPEN_DEAL_STAGES),
+        stays.c.stage.in_(FUNNEL_STAGES),
         *in_period(stays.c.first_arrived_at, period),
         visible(principal, Kind.deals, stays),
         *owner_filters(stays.c.owner_id, f),
@@ -231,33 +218,16 @@ def funnel_stages(dialect: str, principal: Principal, period: Period, f: Filters
     attributes = _deal_attribute_filters(f)
     if attributes:
         where.append(stays.c.deal_id.in_(sa.select(deals.c.id).where(*attributes)))
+    finished = sa.and_(stays.c.arrived_at.is_(None), stays.c.stage != DealStage.won)
     return (
         sa.select(
             bucket(stays.c.first_arrived_at, period.grouping, dialect).label("period_start"),
             stays.c.stage.label("step"),
             _ONE.label("reached"),
-            sa.case((stays.c.arrived_at.is_(None), stays.c.seconds_in_stage)).label(
-                "stage_seconds"
-            ),
+            sa.case((finished, stays.c.seconds_in_stage)).label("stage_seconds"),
         )
         .where(*where)
         .subquery("funnel_stages")
-    )
-
-
-def funnel_won(dialect: str, principal: Principal, period: Period, f: Filters) -> sa.Subquery:
-    """Deals won now, by closing time (a reopened deal is not won until it is won again)."""
-    return (
-        sa.select(
-            bucket(deals.c.closed_at, period.grouping, dialect).label("period_start"),
-            _ONE.label("won"),
-        )
-        .where(
-            deals.c.stage == DealStage.won,
-            *in_period(deals.c.closed_at, period),
-            *deal_filters(principal, f),
-        )
-        .subquery("funnel_won")
     )
 
 
@@ -359,17 +329,31 @@ def forecast_deals(
 # ------------------------------------------------------------------ channels
 
 
+def _with_campaign(source: sa.FromClause) -> tuple[sa.FromClause, Expr]:
+    """`source` (holding `leads`) joined to the campaign each lead names, and the campaign
+    to report it under: the campaign's own name, else the lead's text, trimmed.
+
+    Leads name campaigns in free text; names are unique ignoring case, so that is how they
+    match (and surrounding spaces never count).
+    """
+    named = sa.func.nullif(sa.func.trim(leads.c.campaign), "")
+    joined = source.outerjoin(campaigns, sa.func.lower(campaigns.c.name) == sa.func.lower(named))
+    return joined, sa.func.coalesce(campaigns.c.name, named).label("campaign")
+
+
 def channel_leads(dialect: str, principal: Principal, period: Period, f: Filters) -> sa.Subquery:
     """Leads by creation, per source channel, campaign and the lead's currency."""
+    source, campaign = _with_campaign(leads)
     return (
         sa.select(
             bucket(leads.c.created_at, period.grouping, dialect).label("period_start"),
             leads.c.source.label("channel"),
-            leads.c.campaign,
+            campaign,
             leads.c.currency,
             _ONE.label("leads"),
             *_lead_progress(),
         )
+        .select_from(source)
         .where(*_cohort_leads(principal, period, f))
         .subquery("channel_leads")
     )
@@ -381,16 +365,17 @@ def channel_wins(dialect: str, principal: Principal, period: Period, f: Filters)
     revenue = won_revenue(
         dialect, [visible(principal, Kind.deals, deals), deals.c.lead_id.in_(cohort)]
     )
+    source, campaign = _with_campaign(revenue.join(leads, leads.c.id == revenue.c.lead_id))
     return (
         sa.select(
             bucket(leads.c.created_at, period.grouping, dialect).label("period_start"),
             leads.c.source.label("channel"),
-            leads.c.campaign,
+            campaign,
             revenue.c.currency,
             _ONE.label("won"),
             revenue.c.cents.label("revenue"),
         )
-        .select_from(revenue.join(leads, leads.c.id == revenue.c.lead_id))
+        .select_from(source)
         .subquery("channel_wins")
     )
 

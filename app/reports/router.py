@@ -102,9 +102,7 @@ async def get_funnel_report(
     principal: CurrentPrincipal,
     period: ReportPeriod,
     as_csv: AsCsv,
-    owner_id: OwnerId = None,
-    team_id: TeamId = None,
-    channel: Channel = None,
+    filters: DealFilters,
 ) -> Response:
     """The funnel: leads → qualified → converted → each deal stage → won.
 
@@ -114,24 +112,26 @@ async def get_funnel_report(
 
     Which timestamp puts a record in a bucket:
     - `leads`, `qualified`, `converted`: the lead's `created_at` (a cohort: of the leads
-      created then, how many are qualified — status `qualified` or `converted` now — and how
-      many converted). Lead status history is not kept, so a lead qualified and later sent
-      back to nurturing does not count as qualified.
-    - each deal stage: the deal's **first** arrival at the stage in the stage history
-      (`changed_at`). A deal that moved back and forth counts once per stage it really
-      reached, in the bucket of its first arrival. Deals created directly (not converted
-      from a lead) enter at `development` too, and a bucket's arrivals need not come from
-      the previous bucket's, so a conversion can exceed 100 % and a drop-off be negative.
-    - `won`: the deal's `closed_at`, for deals won now (a won deal that was reopened is not
-      won until it is won again, then in the bucket of that new close).
+      created then, how many ever reached qualified — `qualified_at` is set, so a lead
+      qualified and later sent back to nurturing or disqualified still counts — and how
+      many converted).
+    - each deal stage and `won`: the deal's **first** arrival at the stage in the stage
+      history. A deal that moved back and forth counts once per stage it really reached,
+      in the bucket of its first arrival; a deal won, reopened and won again counts once
+      at `won`, where it was first won, and a deal won then reopened still counts as won.
+      Deals created directly (not converted from a lead) enter at `development` too, and
+      a bucket's arrivals need not come from the previous bucket's, so a conversion can
+      exceed 100 % and a drop-off be negative.
 
     `median_days_in_stage` is the median, over the deals counted at that step, of the total
     time each spent in the stage across all its visits (from the history rows arriving at
-    and leaving the stage); deals still in the stage are left
-    out. Filters: `owner_id`, `team_id` (the owner's team) and `channel` (the lead's source;
-    for deals, the source of the lead they were converted from).
+    and leaving the stage); deals still in the stage are left out.
+
+    Filters: `owner_id`, `team_id` (the owner's team) and `channel` (the lead's source;
+    for deals, the source of the lead they were converted from) apply to every step.
+    `product` and `tier` (the customer's, override winning) describe deals, so they narrow
+    the deal steps only; the lead steps, which have neither, stay whole.
     """
-    filters = Filters(owner_id=owner_id, team_id=team_id, channel=channel)
     report = await service.funnel(conn, principal, period, filters)
     return report_response(report, FunnelRow, as_csv, "funnel")
 
@@ -198,14 +198,21 @@ async def get_channel_report(
 ) -> Response:
     """Channel and campaign ROI, per bucket x source channel x campaign x currency.
 
-    A cohort by the lead's `created_at`: of the leads created in the bucket, how many are
-    qualified and converted now, how many of the deals converted from them are won (at
-    any time up to now) and their revenue (as in the sales report). `cost` is the recorded
-    cost (`/api/v1/campaigns`) of campaigns whose `starts_on` falls in the bucket — the
-    campaign's whole cost, counted once, under the campaign's own channel; it is null where
-    no cost is recorded. `roi_pct` = (revenue - cost) / cost where both are in the row's
-    currency and cost > 0. Leads count under their own currency, revenue under its own.
-    Owner and team filters apply to leads and deals; campaign cost is never split.
+    A cohort by the lead's `created_at`: of the leads created in the bucket, how many
+    reached qualified and converted, how many of the deals converted from them are won (at
+    any time up to now) and their revenue (as in the sales report). A lead's free-text
+    `campaign` names a recorded campaign (`/api/v1/campaigns`) ignoring letter case and
+    surrounding spaces, and is reported under that campaign's name; other texts are
+    reported trimmed. Leads count under their own currency, revenue under its own. Every
+    channel (or the one asked for) has rows, zeros included, even with no leads.
+
+    `cost` is the recorded cost of campaigns whose `starts_on` falls in the bucket — the
+    campaign's whole cost, counted once, under the campaign's own channel; null where no
+    cost is recorded. `roi_pct` = (revenue - cost) / cost where both are in the row's
+    currency and cost > 0. A campaign's cost is a company figure that only makes sense
+    against all of its leads, so `cost` and `roi_pct` are shown only to callers who see
+    every lead (directors, admins and API keys) and only without `owner_id` or `team_id`;
+    they are null for everyone else. Owner and team filters apply to leads and deals.
     """
     filters = Filters(owner_id=owner_id, team_id=team_id, channel=channel)
     report = await service.channels(conn, principal, period, filters)
@@ -229,9 +236,12 @@ async def get_customer_mix_report(
 
     Rows per bucket x dimension (`tier`, `grade`) x value x currency. Revenue is the won
     revenue closed in the bucket (as in the sales report), under the customer's current
-    tier (a manager's override wins) and grade; activities are the activities with a
-    customer that `occurred_at` in the bucket, under the customer's currency. Shares are
-    of the bucket's total in that currency, so each dimension's shares add up to 100.
+    tier (a manager's override wins) and grade; `revenue_share_pct` is of the bucket's
+    revenue in the row's currency. Activities are the activities with a customer that
+    `occurred_at` in the bucket, each counted once, in the row of its customer's currency;
+    `activity_share_pct` is of all the bucket's activities whatever the currency, so a
+    tier's share of visits is the sum of its rows. Per bucket, each dimension's revenue
+    shares add up to 100 within a currency, and its activity shares to 100 across them.
     Every tier and grade (and `null` for ungraded customers) is listed.
     """
     filters = Filters(owner_id=owner_id, team_id=team_id, activity_kind=activity_kind)

@@ -166,8 +166,11 @@ class ChannelFigures(BaseModel):
     converted: int
     won: int = Field(description="Deals converted from these leads and won (so far).")
     revenue: Money
-    cost: Money | None = Field(description="Recorded cost of campaigns starting in the period.")
-    roi_pct: Pct | None = Field(description="(revenue - cost) / cost, where a cost is recorded.")
+    cost: Money | None = Field(
+        description="Recorded cost of campaigns starting in the period; null where none is "
+        "recorded, and for callers who do not see every lead (see the report's description)."
+    )
+    roi_pct: Pct | None = Field(description="(revenue - cost) / cost, where `cost` is shown.")
 
 
 class ChannelKey(BaseModel):
@@ -195,9 +198,13 @@ class ChannelReport(BaseModel):
 
 class MixFigures(BaseModel):
     revenue: Money
-    revenue_share_pct: Pct | None = Field(description="Share of the period's revenue.")
+    revenue_share_pct: Pct | None = Field(
+        description="Share of the period's revenue in this currency."
+    )
     activities: int
-    activity_share_pct: Pct | None = Field(description="Share of the period's activities.")
+    activity_share_pct: Pct | None = Field(
+        description="Share of all the period's activities, whatever their currency."
+    )
 
 
 class MixKey(BaseModel):

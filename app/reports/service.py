@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.access import Kind, Principal
-from app.core.enums import CustomerGrade, CustomerTier, TicketType
+from app.core.enums import CustomerGrade, CustomerTier, LeadSource, TicketType
 from app.reports import queries as q
 from app.reports import ticket_queries as tq
 from app.reports.periods import Period
@@ -29,7 +29,7 @@ Key = tuple[Any, ...]
 Report = dict[str, Any]
 
 LEAD_STEPS = (FunnelStep.leads, FunnelStep.qualified, FunnelStep.converted)
-STAGE_STEPS = tuple(FunnelStep)[3:-1]
+STAGE_STEPS = tuple(FunnelStep)[3:]  # each open deal stage, then won
 
 
 def _num(row: Mapping[str, Any] | None, name: str) -> Any:
@@ -97,12 +97,8 @@ async def funnel(
     stage_rows, stage_totals = await Rollup(
         ["period_start", "step"], ["step"], ["reached"], ["stage_seconds"]
     ).run(conn, q.funnel_stages(dialect, principal, period, f))
-    won_rows, won_totals = await Rollup(["period_start"], [], ["won"]).run(
-        conn, q.funnel_won(dialect, principal, period, f)
-    )
     leads = _index(lead_rows, ["period_start"]) | {(None,): lead_totals[0] if lead_totals else {}}
     stages = _found(stage_rows, stage_totals, ["period_start", "step"])
-    won = _index(won_rows, ["period_start"]) | {(None,): won_totals[0] if won_totals else {}}
 
     def steps(start: date | None) -> list[Row]:
         counted: list[tuple[FunnelStep, int, Any]] = [
@@ -111,7 +107,6 @@ async def funnel(
         for step in STAGE_STEPS:
             stage = stages.get((start, step.value))
             counted.append((step, _num(stage, "reached"), (stage or {}).get("stage_seconds")))
-        counted.append((FunnelStep.won, _num(won.get((start,)), "won"), None))
         out, previous = [], None
         for step, count, seconds in counted:
             out.append(
@@ -246,9 +241,9 @@ async def _merged(
     return merged
 
 
-def _channel_figures(row: Row | None) -> Row:
+def _channel_figures(row: Row | None, show_cost: bool) -> Row:
     revenue = money(_num(row, "revenue"))
-    cost = money(_num(row, "cost")) if _num(row, "costed") else None
+    cost = money(_num(row, "cost")) if show_cost and _num(row, "costed") else None
     return {
         "leads": _num(row, "leads"),
         "qualified": _num(row, "qualified"),
@@ -278,13 +273,27 @@ async def channels(
         ],
     )
 
+    # Campaign cost is the company's: set against revenue it means something only to a
+    # caller whose report holds every lead (directors, admins, partner keys), unfiltered.
+    show_cost = principal.sees_everything and f.owner_id is None and f.team_id is None
+
     def make(start: date | None, key: Key) -> Row:
         channel, campaign, currency = key
         row = {"channel": channel, "campaign": campaign, "currency": currency}
-        return _with_period(start, {**row, **_channel_figures(found.get((start, *key)))})
+        figures = _channel_figures(found.get((start, *key)), show_cost)
+        return _with_period(start, {**row, **figures})
 
-    rows, totals = _series(period, {k[1:] for k in found}, make)
+    rows, totals = _series(period, _channel_keys(found, f), make)
     return _report(period, rows, totals)
+
+
+def _channel_keys(found: Mapping[Key, Row], f: q.Filters) -> set[Key]:
+    """The (channel, campaign, currency) keys found, and every channel asked for at least
+    once (without a campaign, in the default currency), so a quiet channel shows zeros."""
+    keys = {k[1:] for k in found}
+    present = {channel for channel, _, _ in keys}
+    wanted = [f.channel] if f.channel is not None else list(LeadSource)
+    return keys | {(c, None, DEFAULT_CURRENCY) for c in wanted if c not in present}
 
 
 # ------------------------------------------------------------------ customer mix
@@ -323,11 +332,14 @@ async def customer_mix(
         ],
     )
     mix = _mix_by_dimension(found)
-    whole: dict[Key, Row] = defaultdict(lambda: {"revenue": 0, "activities": 0})
+    # Revenue shares are of the bucket's revenue in the row's currency (amounts in two
+    # currencies do not add up); activity shares are of all the bucket's activities.
+    revenue: dict[Key, int] = defaultdict(int)
+    activities: dict[date | None, int] = defaultdict(int)
     for (start, dimension, _value, currency), row in mix.items():
         if dimension == "tier":
-            whole[(start, currency)]["revenue"] += row["revenue"]
-            whole[(start, currency)]["activities"] += row["activities"]
+            revenue[(start, currency)] += row["revenue"]
+            activities[start] += row["activities"]
     currencies = {k[3] for k in mix} or {DEFAULT_CURRENCY}
     values = {(d, v) for d, options in MIX_VALUES.items() for v in options}
     values |= {(k[1], k[2]) for k in mix}
@@ -335,7 +347,6 @@ async def customer_mix(
     def make(start: date | None, key: Key) -> Row:
         dimension, value, currency = key
         row = mix.get((start, *key))
-        period_sum = whole.get((start, currency))
         return _with_period(
             start,
             {
@@ -343,11 +354,11 @@ async def customer_mix(
                 "value": value,
                 "currency": currency,
                 "revenue": money(_num(row, "revenue")),
-                "revenue_share_pct": ratio_pct(_num(row, "revenue"), _num(period_sum, "revenue")),
-                "activities": _num(row, "activities"),
-                "activity_share_pct": ratio_pct(
-                    _num(row, "activities"), _num(period_sum, "activities")
+                "revenue_share_pct": ratio_pct(
+                    _num(row, "revenue"), revenue.get((start, currency), 0)
                 ),
+                "activities": _num(row, "activities"),
+                "activity_share_pct": ratio_pct(_num(row, "activities"), activities.get(start, 0)),
             },
         )
 

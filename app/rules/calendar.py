@@ -7,9 +7,12 @@ so publishing a new version (next year's holidays) never changes how past time c
 All arithmetic happens on UTC instants. Each local window is turned into a UTC interval
 for its own date, so a DST change moves where a window falls in UTC and how long it lasts,
 never what the office's clock on the wall says:
-- a wall time that does not exist (spring forward gap) is read with the offset in force
-  before the change, i.e. 02:30 on the spring-forward night counts from 03:30 summer time;
+- a wall time that does not exist (spring-forward gap) is the instant the gap ends, the
+  first moment the wall clock reads it or later: 02:30 on the spring-forward night is
+  03:00 summer time, so a window ending then meets, and never overlaps, one opening at 03:00;
 - a wall time that happens twice (fall back) is its first occurrence.
+Time never counts twice: the intervals of consecutive windows are clipped so they never
+overlap in UTC.
 `TWENTY_FOUR_SEVEN` counts real elapsed time; it has no windows and no holidays.
 """
 
@@ -27,6 +30,7 @@ from app.rules.common import require_aware
 
 MIDNIGHT = time(0, 0)
 ZERO = timedelta(0)
+MICROSECOND = timedelta(microseconds=1)
 # A calendar that has no working time for this many days in a row is a mistake (every
 # weekday a holiday, say); refusing beats looping forever when adding time to it.
 MAX_CLOSED_DAYS = 400
@@ -208,19 +212,23 @@ def business_time_between(start: datetime, end: datetime, calendar: BusinessCale
 def open_intervals(
     calendar: BusinessCalendar, since: datetime
 ) -> Iterator[tuple[datetime, datetime]]:
-    """The calendar's working time from `since` on, as consecutive UTC intervals.
+    """The calendar's working time from `since` on, as consecutive, disjoint UTC intervals.
 
-    The first interval is clipped to `since`. Endless for a sound calendar; a calendar
-    closed for `MAX_CLOSED_DAYS` in a row raises instead of looping.
+    Each interval starts no earlier than `since` and than the end of the one before. Endless
+    for a sound calendar; a calendar closed for `MAX_CLOSED_DAYS` in a row raises instead
+    of looping.
     """
-    since = as_utc(since, "since")
-    day = since.astimezone(calendar.zone).date()
+    floor = as_utc(since, "since")
+    day = floor.astimezone(calendar.zone).date()
     closed_days = 0
     while closed_days < MAX_CLOSED_DAYS:
-        intervals = [(max(opens, since), closes) for opens, closes in _day_intervals(calendar, day)]
-        intervals = [(opens, closes) for opens, closes in intervals if closes > opens]
-        closed_days = 0 if intervals else closed_days + 1
-        yield from intervals
+        opened = False
+        for opens, closes in _day_intervals(calendar, day):
+            if closes > max(opens, floor):
+                yield max(opens, floor), closes
+                opened = True
+            floor = max(floor, closes)
+        closed_days = 0 if opened else closed_days + 1
         day += timedelta(days=1)
     raise ValueError(f"calendar {calendar.version} has no working time for {MAX_CLOSED_DAYS} days")
 
@@ -241,5 +249,24 @@ def _day_intervals(calendar: BusinessCalendar, day: date) -> list[tuple[datetime
 
 
 def _wall_clock(day: date, at: time, zone: ZoneInfo) -> datetime:
-    # fold=0: the first reading of an ambiguous time, the pre-change offset inside a gap.
-    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+    """The first UTC instant at which the wall clock in `zone` reads `at` on `day` or later."""
+    wanted = datetime.combine(day, at)
+    # fold=0: an ambiguous time's first occurrence; inside a gap, the offset before it,
+    # which lands after the gap.
+    after = wanted.replace(tzinfo=zone).astimezone(UTC)
+    if _wall(after, zone) == wanted:
+        return after
+    # In a gap: fold=1 reads it with the offset after the change, which lands before the
+    # gap. The wall clock only jumps once in between, so bisect for the jump.
+    before = wanted.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    while after - before > MICROSECOND:
+        middle = before + (after - before) // 2
+        if _wall(middle, zone) >= wanted:
+            after = middle
+        else:
+            before = middle
+    return after
+
+
+def _wall(moment: datetime, zone: ZoneInfo) -> datetime:
+    return moment.astimezone(zone).replace(tzinfo=None)

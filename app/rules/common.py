@@ -47,6 +47,11 @@ def quantize_money(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def percent_text(value: Decimal) -> str:
+    """A percentage as people read it in messages: always two decimals ("5.00")."""
+    return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
+
+
 def require_aware(moment: datetime, name: str = "datetime") -> datetime:
     """Refuse naive datetimes: a rule comparing a naive and an aware instant is a silent bug."""
     if moment.tzinfo is None or moment.utcoffset() is None:

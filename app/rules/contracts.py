@@ -3,13 +3,13 @@
 Lifecycle: draft → in_review → approved → signed → in_delivery → delivered → accepted →
 closed, or terminated (with a reason) from any state that is not already final. A reviewer
 may send an in-review contract back to draft. Signing moves the deal to `implementation`,
-acceptance closes it as `won` (see `deal_stage_after`).
+acceptance closes it as `won` (see `deal_stage_after`). A contract is delivered once every
+one of its deliveries is installed, and only a delivered contract can be accepted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -18,26 +18,35 @@ from typing import NamedTuple
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.enums import (
+    CLOSED_DEAL_STAGES,
     ChangeRequestStatus,
     ContractStatus,
     DealStage,
     DeliveryStatus,
     MilestoneAnchor,
     MilestoneKind,
-    TaskKind,
 )
-from app.rules.common import HUNDRED, Check, GateResult, quantize_money, require_aware
+from app.rules.common import (
+    HUNDRED,
+    Check,
+    GateResult,
+    percent_text,
+    quantize_money,
+    require_aware,
+)
 
 
 class ContractPolicy(BaseModel):
-    """The contract SOP's numbers as data."""
+    """The contract SOP's numbers as data.
+
+    The duties contracts create — the delivery notice (2 days ahead), the satisfaction
+    survey (24 h) and the first visit (72 h) after acceptance — are task delays, kept once,
+    in `TaskTriggerPolicy`.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     acceptance_window_days: int = Field(default=3, ge=0)
-    delivery_notice_days: int = Field(default=2, ge=0)
-    survey_after_hours: int = Field(default=24, ge=0)
-    first_visit_after_hours: int = Field(default=72, ge=0)
     # A milestone overdue by MORE than this many days raises the customer health warning.
     milestone_overdue_warning_days: int = Field(default=15, ge=0)
 
@@ -59,6 +68,10 @@ class ContractAction(StrEnum):
 
 _C = ContractStatus
 FINAL_CONTRACT_STATUSES = frozenset({_C.closed, _C.terminated})
+# Signed and not terminated: running, or ended as agreed.
+SIGNED_CONTRACT_STATUSES = frozenset(
+    {_C.signed, _C.in_delivery, _C.delivered, _C.accepted, _C.closed}
+)
 
 # action → (statuses it may start from, status it leads to)
 CONTRACT_MOVES: dict[ContractAction, tuple[frozenset[ContractStatus], ContractStatus]] = {
@@ -73,7 +86,29 @@ CONTRACT_MOVES: dict[ContractAction, tuple[frozenset[ContractStatus], ContractSt
     ContractAction.terminate: (frozenset(set(_C) - FINAL_CONTRACT_STATUSES), _C.terminated),
 }
 
-CONFLICT_CODES = frozenset({"contract.action_not_allowed", "contract.sign_requires_approval"})
+CONFLICT_CODES = frozenset(
+    {
+        "contract.action_not_allowed",
+        "contract.sign_requires_approval",
+        "contract.deal_closed",
+        "change_request.no_unpaid_milestone",
+    }
+)
+
+
+def check_contract_creation(deal_stage: DealStage) -> GateResult:
+    """A contract is made for an open deal; a won or lost deal's business is settled."""
+    if deal_stage not in CLOSED_DEAL_STAGES:
+        return GateResult(ok=True)
+    return GateResult.from_checks(
+        [
+            Check(
+                "contract.deal_closed",
+                f"The quote's deal is {deal_stage}; a closed deal takes no new contract.",
+                "quote_id",
+            )
+        ]
+    )
 
 
 def _state_check(status: ContractStatus, action: ContractAction) -> Check | None:
@@ -161,19 +196,50 @@ def validate_milestones(milestones: Sequence[MilestoneSpec]) -> GateResult:
         checks.append(
             Check(
                 "milestone.percent_sum_not_100",
-                f"Milestone percentages add up to {total} %, not 100 %.",
+                f"Milestone percentages add up to {percent_text(total)} %, not 100.00 %.",
                 "milestones",
             )
         )
     return GateResult.from_checks(checks)
 
 
+def _split(amount: Decimal, weights: Sequence[Decimal]) -> tuple[Decimal, ...]:
+    """`amount` in cents, in proportion to `weights`; the last absorbs the rounding."""
+    if not weights:
+        return ()
+    whole = sum(weights, Decimal(0))
+    shares = [quantize_money(amount * w / whole) for w in weights[:-1]]
+    return (*shares, quantize_money(amount) - sum(shares, Decimal("0.00")))
+
+
 def milestone_amounts(contract_amount: Decimal, percents: Sequence[Decimal]) -> tuple[Decimal, ...]:
     """Each milestone's amount in cents; the last absorbs rounding so they sum to the contract."""
-    if not percents:
-        return ()
-    amounts = [quantize_money(contract_amount * p / HUNDRED) for p in percents[:-1]]
-    return (*amounts, quantize_money(contract_amount) - sum(amounts, Decimal("0.00")))
+    return _split(contract_amount, percents)
+
+
+class BilledMilestone(NamedTuple):
+    percent: Decimal
+    amount: Decimal
+    paid: bool
+
+
+def repriced_milestone_amounts(
+    contract_amount: Decimal, milestones: Sequence[BilledMilestone]
+) -> tuple[Decimal, ...]:
+    """The milestones' amounts after the contract amount changed, in their order.
+
+    A paid milestone keeps its amount — it was invoiced and settled. What the paid ones
+    do not cover is split over the unpaid ones in proportion to their percentages (the
+    last unpaid one absorbs the rounding), so the amounts still add up to the contract
+    amount to the cent. The percentages keep describing the plan as agreed.
+    Raises ValueError when no milestone is unpaid or the paid ones exceed the amount.
+    """
+    paid = sum((m.amount for m in milestones if m.paid), Decimal("0.00"))
+    unpaid = [m.percent for m in milestones if not m.paid]
+    if not unpaid or paid > contract_amount:
+        raise ValueError("the unpaid milestones cannot carry the new contract amount")
+    shares = iter(_split(contract_amount - paid, unpaid))
+    return tuple(m.amount if m.paid else next(shares) for m in milestones)
 
 
 def milestone_due_date(
@@ -246,9 +312,39 @@ def check_delivery_progress(current: DeliveryStatus, target: DeliveryStatus) -> 
     return GateResult.from_checks([check])
 
 
-def delivery_notice_date(planned_delivery_date: date, policy: ContractPolicy) -> date:
-    """The day the customer is told the delivery is coming (2 days before, by default)."""
-    return planned_delivery_date - timedelta(days=policy.delivery_notice_days)
+def check_step_time(
+    at: datetime, *, signed_at: datetime | None, previous_at: datetime | None
+) -> GateResult:
+    """A delivery step happens after the contract was signed and after the step before it
+    (the future is refused where the instant is read). Without this, a backdated step
+    would date the acceptance — and the deal's win — before the signature."""
+    require_aware(at, "at")
+    checks = []
+    if signed_at is not None and at < signed_at:
+        checks.append(
+            Check(
+                "before_signing",
+                f"The contract was signed at {signed_at.isoformat()}; nothing ships before.",
+                "at",
+            )
+        )
+    if previous_at is not None and at < previous_at:
+        checks.append(
+            Check(
+                "before_previous_step",
+                f"The step before happened at {previous_at.isoformat()}.",
+                "at",
+            )
+        )
+    return GateResult.from_checks(checks)
+
+
+def contract_delivered_at(installed_at: Sequence[datetime | None]) -> datetime | None:
+    """When the contract was delivered: its last installation, once every delivery is
+    installed; None while any delivery (or none at all) is still on its way."""
+    if not installed_at or any(moment is None for moment in installed_at):
+        return None
+    return max(moment for moment in installed_at if moment is not None)
 
 
 def acceptance_deadline(arrived_at: datetime, policy: ContractPolicy) -> datetime:
@@ -264,23 +360,14 @@ def deemed_accepted(arrived_at: datetime, now: datetime, policy: ContractPolicy)
     return require_aware(now, "now") > acceptance_deadline(arrived_at, policy)
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedTask:
-    kind: TaskKind
-    due_at: datetime
-
-
-def post_acceptance_tasks(accepted_at: datetime, policy: ContractPolicy) -> tuple[PlannedTask, ...]:
-    """The duties acceptance creates: satisfaction survey (24 h), first visit (72 h)."""
-    require_aware(accepted_at, "accepted_at")
-    return (
-        PlannedTask(
-            TaskKind.satisfaction_survey, accepted_at + timedelta(hours=policy.survey_after_hours)
-        ),
-        PlannedTask(
-            TaskKind.first_visit, accepted_at + timedelta(hours=policy.first_visit_after_hours)
-        ),
-    )
+def deemed_acceptance_at(
+    last_arrival: datetime, delivered_at: datetime, policy: ContractPolicy
+) -> datetime:
+    """The instant a silent customer's acceptance is recorded at: when the window after
+    the last arrival closed — or, if the last installation came later, at that
+    installation, since nothing is accepted before it is delivered."""
+    deadline = acceptance_deadline(last_arrival, policy)
+    return max(deadline, require_aware(delivered_at, "delivered_at"))
 
 
 # ------------------------------------------------------------------- change requests
@@ -304,9 +391,10 @@ def can_request_change(contract_status: ContractStatus) -> GateResult:
 
 
 def check_change_request_application(
-    contract_status: ContractStatus, change_status: ChangeRequestStatus
+    contract_status: ContractStatus, change_status: ChangeRequestStatus, *, unpaid_milestones: int
 ) -> GateResult:
-    """A change touches the contract amount only once approved, and only on a live contract."""
+    """A change touches the contract amount only once approved, only on a live contract,
+    and only while an unpaid milestone is left to bill it (paid ones are never re-priced)."""
     checks = list(can_request_change(contract_status).unmet)
     if change_status is not ChangeRequestStatus.approved:
         checks.append(
@@ -314,6 +402,14 @@ def check_change_request_application(
                 "change_request.not_approved",
                 "A change request must be approved before it changes the contract amount.",
                 "status",
+            )
+        )
+    if unpaid_milestones < 1:
+        checks.append(
+            Check(
+                "change_request.no_unpaid_milestone",
+                "Every payment milestone is paid; none is left to bill the change.",
+                "milestones",
             )
         )
     return GateResult.from_checks(checks)

@@ -63,8 +63,11 @@ class CustomerPolicy(BaseModel):
       >= 8 -> F5, >= 5 -> F4, >= 3 -> F3, >= 2 -> F2, else F1.
       Formula: `F = 1 + count(won >= t for t in thresholds)`.
     - `monetary_thresholds = (50 000, 200 000, 500 000, 1 000 000)`: revenue in the window,
-      base currency, >= 1 000 000 -> M5, >= 500 000 -> M4, >= 200 000 -> M3, >= 50 000 -> M2,
-      else M1. Formula: `M = 1 + count(revenue >= t for t in thresholds)`.
+      in `base_currency`, >= 1 000 000 -> M5, >= 500 000 -> M4, >= 200 000 -> M3,
+      >= 50 000 -> M2, else M1. Formula: `M = 1 + count(revenue >= t for t in thresholds)`.
+      A won deal's revenue is its accepted (or closed) contracts' amount, else its estimated
+      amount. Amounts in other currencies are not converted (there is no rate to trust), so
+      they add nothing to M and the tier reason says how many such deals were left out.
     SQL: `CASE WHEN days <= 30 THEN 5 WHEN days <= 90 THEN 4 ... ELSE 1 END`, and
     `CASE WHEN won >= 8 THEN 5 WHEN won >= 5 THEN 4 ... ELSE 1 END`.
 
@@ -75,6 +78,7 @@ class CustomerPolicy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     rfm_window_days: int = Field(365, ge=1)
+    base_currency: str = Field("CNY", pattern=r"^[A-Z]{3}$")
     recency_thresholds_days: Thresholds = (30, 90, 180, 270)
     frequency_thresholds: Thresholds = (2, 3, 5, 8)
     monetary_thresholds: tuple[Decimal, Decimal, Decimal, Decimal] = (
@@ -190,6 +194,10 @@ class PurchaseHistory(BaseModel):
     won_count_12m: int = Field(0, ge=0)
     revenue_12m: Decimal = ZERO
     revenue_prev_12m: Decimal = ZERO
+    # Won deals of the window whose revenue is in another currency than the policy's base
+    # (so not in `revenue_12m`), and that currency when they all share one.
+    other_currency_deals_12m: int = Field(0, ge=0)
+    other_currency: str | None = None
 
 
 class TierDecision(BaseModel):
@@ -202,6 +210,22 @@ class TierDecision(BaseModel):
     overridden: bool
     rfm: Rfm
     reasons: tuple[str, ...]
+
+
+def monetary_note(history: PurchaseHistory, policy: CustomerPolicy) -> str:
+    """What M left out, e.g. `" (CNY; 1 USD deal not counted)"`; empty when nothing was."""
+    count = history.other_currency_deals_12m
+    if count == 0:
+        return ""
+    deals = "deal" if count == 1 else "deals"
+    if history.other_currency is not None:
+        return f" ({policy.base_currency}; {count} {history.other_currency} {deals} not counted)"
+    return f" ({policy.base_currency}; {count} {deals} in other currencies not counted)"
+
+
+def rfm_reason(rfm: Rfm, history: PurchaseHistory, policy: CustomerPolicy) -> str:
+    """`R=5 F=4 M=3`, plus the note on other-currency revenue left out of M."""
+    return rfm.reason_text + monetary_note(history, policy)
 
 
 def revenue_rising(history: PurchaseHistory, policy: CustomerPolicy) -> bool:
@@ -243,7 +267,7 @@ def compute_tier(
         history.last_purchase_at, history.won_count_12m, history.revenue_12m, now, policy
     )
     computed, why = _computed_tier(history, rfm, now, policy)
-    reasons = [f"computed {computed}: {why} ({rfm.reason_text})"]
+    reasons = [f"computed {computed}: {why} ({rfm_reason(rfm, history, policy)})"]
     if manual_tier is not None:
         reasons.append(f"manual override {manual_tier}: {manual_reason or 'no reason given'}")
     return TierDecision(
@@ -258,10 +282,14 @@ def compute_tier(
 # --- Grade -------------------------------------------------------------------------------
 
 
-def compute_grade(need_intensity: RatingLevel, purchasing_power: RatingLevel) -> CustomerGrade:
+def compute_grade(
+    need_intensity: RatingLevel | None, purchasing_power: RatingLevel | None
+) -> CustomerGrade | None:
     """A = strong need and able to pay (invest now); C = either is low (wait and see);
-    B = the rest, customers with potential worth developing.
+    B = the rest, customers with potential worth developing. None until both are judged.
     """
+    if need_intensity is None or purchasing_power is None:
+        return None
     levels = {need_intensity, purchasing_power}
     if levels == {RatingLevel.high}:
         return CustomerGrade.A

@@ -9,13 +9,16 @@ Discount authority judges `effective_discount_pct`: the negotiated discount agai
 price, i.e. steps 1 and 2 but never step 3 — policy discounts are outside the limits and need
 no approval. It is computed on unrounded amounts and rounded *up* to 0.01 %, so cent
 rounding can neither push a quote over a limit nor hide a sliver above one.
+
+The renewal policy discount is only for renewals (`check_renewal_eligibility`): a customer
+with nothing to renew cannot buy a 15 % discount past the authority table by claiming one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal, localcontext
@@ -25,8 +28,23 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.core.enums import CustomerTier, QuoteStatus, Role
-from app.rules.common import HUNDRED, Check, GateResult, quantize_money, require_aware
+from app.core.enums import (
+    CLOSED_DEAL_STAGES,
+    ContractStatus,
+    CustomerTier,
+    DealStage,
+    QuoteStatus,
+    Role,
+)
+from app.rules.common import (
+    HUNDRED,
+    Check,
+    GateResult,
+    percent_text,
+    quantize_money,
+    require_aware,
+)
+from app.rules.contracts import SIGNED_CONTRACT_STATUSES
 
 Percent = Annotated[Decimal, Field(ge=0, le=100)]
 PCT_STEP = Decimal("0.01")
@@ -211,7 +229,8 @@ def _above_ceiling(effective_discount_pct: Decimal, policy: QuotePolicy) -> Chec
         return None
     return Check(
         "discount.above_ceiling",
-        f"A {effective_discount_pct} % discount is above {ceiling} %: no one may approve it.",
+        f"A {percent_text(effective_discount_pct)} % discount is above "
+        f"{percent_text(ceiling)} %: no one may approve it.",
         "effective_discount_pct",
     )
 
@@ -271,7 +290,8 @@ def can_approve(
         checks.append(
             Check(
                 "approval.insufficient_authority",
-                f"A {approver_role} may not approve a {effective_discount_pct} % discount.",
+                f"A {approver_role} may not approve a "
+                f"{percent_text(effective_discount_pct)} % discount.",
                 "effective_discount_pct",
             )
         )
@@ -291,6 +311,31 @@ def renewal_policy_discount_pct(years: int, policy: QuotePolicy) -> Decimal:
         raise ValueError("a renewal lasts at least one year")
     eligible = [key for key in policy.renewal_discount_pct_by_years if key <= years]
     return policy.renewal_discount_pct_by_years[max(eligible)] if eligible else Decimal(0)
+
+
+def check_renewal_eligibility(
+    renewal_years: int | None, other_contract_statuses: Iterable[ContractStatus]
+) -> GateResult:
+    """May a quote claim the multi-year renewal discount?
+
+    Only a renewal may: the customer must hold a contract from another deal that was
+    signed and not terminated — still running or already ended, it is what is being
+    renewed. A new customer, or one whose contracts were never signed or were terminated,
+    renews nothing, and `renewal_years` is refused rather than silently ignored.
+    `other_contract_statuses` are the statuses of the customer's contracts on other deals.
+    """
+    if renewal_years is None or SIGNED_CONTRACT_STATUSES.intersection(other_contract_statuses):
+        return GateResult(ok=True)
+    return GateResult.from_checks(
+        [
+            Check(
+                "quote.renewal_not_eligible",
+                "A renewal discount needs a signed, not terminated contract of this customer "
+                "to renew; this customer has none.",
+                "renewal_years",
+            )
+        ]
+    )
 
 
 # ------------------------------------------------------------------------ fingerprint
@@ -374,12 +419,12 @@ QUOTE_MOVES: dict[QuoteAction, tuple[frozenset[QuoteStatus], QuoteStatus | None]
     ),
 }
 
-# Actions that make no sense once the validity date has passed.
-_NEED_VALIDITY = frozenset(
+# Actions that move a quote towards a contract: they need it still valid and its deal open.
+_ADVANCING = frozenset(
     {QuoteAction.submit, QuoteAction.approve, QuoteAction.send, QuoteAction.accept}
 )
 
-CONFLICT_CODES = frozenset({"quote.action_not_allowed", "quote.expired"})
+CONFLICT_CODES = frozenset({"quote.action_not_allowed", "quote.expired", "quote.deal_closed"})
 
 
 def default_valid_until(issued_on: date, policy: QuotePolicy) -> date:
@@ -402,7 +447,7 @@ def _state_check(status: QuoteStatus, action: QuoteAction) -> Check | None:
 
 def _validity_check(action: QuoteAction, now: datetime, valid_until: date | None) -> Check | None:
     passed = validity_passed(valid_until, now)
-    if action in _NEED_VALIDITY and passed:
+    if action in _ADVANCING and passed:
         return Check(
             "quote.validity_passed",
             f"The quote was valid until {valid_until}.",
@@ -413,21 +458,50 @@ def _validity_check(action: QuoteAction, now: datetime, valid_until: date | None
     return None
 
 
+def deal_closed_check(deal_stage: DealStage | None) -> Check | None:
+    """A won or lost deal takes no new quotes and moves none of its quotes forward."""
+    if deal_stage not in CLOSED_DEAL_STAGES:
+        return None
+    return Check(
+        "quote.deal_closed",
+        f"The deal is {deal_stage}: it takes no new quotes, and its quotes no longer move "
+        "towards a contract.",
+        "deal_id",
+    )
+
+
 def check_quote_action(
-    status: QuoteStatus, action: QuoteAction, *, now: datetime, valid_until: date | None
+    status: QuoteStatus,
+    action: QuoteAction,
+    *,
+    now: datetime,
+    valid_until: date | None,
+    deal_stage: DealStage | None = None,
 ) -> GateResult:
-    """May `action` happen to a quote in `status` at `now`? Every reason if not."""
-    checks = (_state_check(status, action), _validity_check(action, now, valid_until))
+    """May `action` happen to a quote in `status` at `now`, on a deal in `deal_stage`?
+    Every reason if not. Rejecting and expiring stay possible on a closed deal: they only
+    close the quote."""
+    checks = (
+        _state_check(status, action),
+        _validity_check(action, now, valid_until),
+        deal_closed_check(deal_stage) if action in _ADVANCING else None,
+    )
     return GateResult.from_checks(c for c in checks if c is not None)
 
 
 def allowed_quote_actions(
-    status: QuoteStatus, *, now: datetime, valid_until: date | None
+    status: QuoteStatus,
+    *,
+    now: datetime,
+    valid_until: date | None,
+    deal_stage: DealStage | None = None,
 ) -> tuple[QuoteAction, ...]:
     return tuple(
         action
         for action in QuoteAction
-        if check_quote_action(status, action, now=now, valid_until=valid_until).ok
+        if check_quote_action(
+            status, action, now=now, valid_until=valid_until, deal_stage=deal_stage
+        ).ok
     )
 
 

@@ -60,6 +60,8 @@ from app.rules.common import Check
 
 AT_RISK_THRESHOLD = Decimal("0.75")
 COMPLAINT_FOLLOW_UP = timedelta(hours=72)
+# An imported ticket reported longer ago than this is a mistyped date, not a backlog.
+MAX_REPORTED_AGE = timedelta(days=90)
 MICROSECOND = timedelta(microseconds=1)
 
 
@@ -164,6 +166,7 @@ class SlaPolicySet(BaseModel):
     version: str = Field(min_length=1, max_length=64)
     default: SlaPolicy
     rules: tuple[SlaRule, ...] = ()
+    max_reported_age: timedelta = Field(default=MAX_REPORTED_AGE, gt=ZERO)
 
     @model_validator(mode="after")
     def _unambiguous(self) -> SlaPolicySet:
@@ -288,13 +291,24 @@ def first_response_event(
     return clock_event(SlaEventKind.first_response, at, policy=policy, calendar=calendar)
 
 
-def validate_reported_at(reported_at: datetime, now: datetime) -> list[Check]:
-    """Clocks may start in the past (an imported ticket), never in the future."""
+def validate_reported_at(
+    reported_at: datetime, now: datetime, max_age: timedelta = MAX_REPORTED_AGE
+) -> list[Check]:
+    """Clocks may start in the past (an imported ticket), at most `max_age` ago, never in
+    the future."""
     now = as_utc(now, "now")
     if reported_at.tzinfo is None or reported_at.utcoffset() is None:
         return [Check("reported_at_not_aware", "reported_at needs a time zone", "reported_at")]
     if reported_at > now:
         return [Check("reported_at_in_future", "reported_at is in the future", "reported_at")]
+    if reported_at < now - max_age:
+        return [
+            Check(
+                "reported_at_too_old",
+                f"reported_at is more than {max_age.days} days ago",
+                "reported_at",
+            )
+        ]
     return []
 
 
@@ -359,7 +373,8 @@ class SlaSnapshot(BaseModel):
     first_response: SlaClock
     resolution: SlaClock
     sla_status: SlaStatus
-    next_due_at: datetime | None
+    next_due_at: datetime | None  # the earliest due instant of a running clock
+    at_risk_at: datetime | None  # the earliest at-risk instant of a running clock
 
     @property
     def clocks(self) -> tuple[SlaClock, SlaClock]:
@@ -621,17 +636,14 @@ def compute_clocks(
         _measure(_replay(kind, log), lookup, now)
         for kind in (SlaClockKind.first_response, SlaClockKind.resolution)
     )
-    running_due = [
-        clock.due_at
-        for clock in (first_response, resolution)
-        if clock.state is ClockState.running and clock.due_at is not None
-    ]
+    running = [clock for clock in (first_response, resolution) if clock.state is ClockState.running]
     return SlaSnapshot(
         computed_at=now,
         first_response=first_response,
         resolution=resolution,
         sla_status=overall_status((first_response, resolution)),
-        next_due_at=min(running_due, default=None),
+        next_due_at=min((c.due_at for c in running if c.due_at is not None), default=None),
+        at_risk_at=min((c.at_risk_at for c in running if c.at_risk_at is not None), default=None),
     )
 
 
@@ -708,6 +720,63 @@ def needs_at_risk_warning(
         and clock.at_risk_at <= now
         and (clock.due_at is None or now < clock.due_at)
     ]
+
+
+def next_sweep_at(snapshot: SlaSnapshot, recorded: Iterable[SlaEvent]) -> datetime | None:
+    """The next instant at which a marker falls due: the earliest at-risk instant not yet
+    warned of and due instant not yet breached, of the running clocks; None when nothing
+    is pending (every clock stopped, paused or breached on record).
+
+    `recorded` are markers written with this snapshot, which it does not know of yet.
+    """
+    written = {(event.kind, event.clock) for event in recorded}
+    pending = []
+    for clock in snapshot.clocks:
+        if clock.state is not ClockState.running or clock.breach_recorded:
+            continue
+        if (SlaEventKind.breached, clock.kind) in written:
+            continue
+        pending.append(clock.due_at)
+        if not clock.at_risk_recorded and (SlaEventKind.at_risk, clock.kind) not in written:
+            pending.append(clock.at_risk_at)
+    return min((moment for moment in pending if moment is not None), default=None)
+
+
+# --- reading a stored status ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Promotion:
+    """Once the stored `instant` has passed, a ticket whose stored status is one of `from_`
+    reads as `to`; `from_` None means whatever was stored."""
+
+    instant: str  # "next_due_at" or "at_risk_at", as stored with the status
+    to: SlaStatus
+    from_: frozenset[SlaStatus] | None
+
+
+# A stored status is exact as of the write that stored it; after that, time alone moves a
+# running clock only forward, past its at-risk instant and then its due instant. The first
+# promotion that applies wins; SQL reads and filters are built from this same table.
+READ_PROMOTIONS: tuple[Promotion, ...] = (
+    Promotion("next_due_at", SlaStatus.breached, None),
+    Promotion("at_risk_at", SlaStatus.at_risk, frozenset({SlaStatus.on_track})),
+)
+
+
+def status_at(
+    stored: SlaStatus,
+    instants: Mapping[str, datetime | None],
+    now: datetime,
+) -> SlaStatus:
+    """A ticket's SLA status at `now` from what was stored (`next_due_at`, `at_risk_at`)."""
+    now = as_utc(now, "now")
+    for promotion in READ_PROMOTIONS:
+        moment = instants[promotion.instant]
+        applies = promotion.from_ is None or stored in promotion.from_
+        if applies and moment is not None and now >= moment:
+            return promotion.to
+    return stored
 
 
 def complaint_follow_up_due(resolved_at: datetime, policy: SlaPolicy) -> datetime | None:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from app.core.enums import CustomerTier, SlaClockKind, SlaEventKind, TicketPriority, TicketType
-from app.rules.calendar import TWENTY_FOUR_SEVEN, ZERO, BusinessCalendar
+from app.rules.calendar import TWENTY_FOUR_SEVEN, BusinessCalendar
 from app.rules.sla import (
     DEFAULT_SLA_POLICY_SET,
     SlaEvent,
@@ -74,22 +74,6 @@ class SlaRegistry:
 
     def settle(self, events: Sequence[SlaEvent], stop: SlaEvent) -> list[SlaEvent]:
         return settle_clock(events, stop, self.policies_by_version, self.calendars_by_version)
-
-    def warning_horizon(self) -> timedelta:
-        """How long before its due instant any known clock can turn at risk.
-
-        Exact in real time for 24x7 calendars; on a business-hours calendar it is business
-        time, so a sweeper selecting by due time within this horizon may warn late there
-        (a breach is never missed: it is selected once due).
-        """
-        return max(
-            (
-                policy.target(clock) - policy.at_risk_after(clock)
-                for policy in self.policies_by_version.values()
-                for clock in SlaClockKind
-            ),
-            default=ZERO,
-        )
 
     def document(self) -> dict[str, Any]:
         """The policy set in force and its calendars, as JSON data for partners and UIs."""

@@ -12,6 +12,7 @@ time and the key are the same however often the event is replayed:
 |------------------------|----------|----------------------------|-----------------------------|
 | trade_show_follow_up   | lead     | capture                    | at + 24 h                   |
 | nurture_touch          | lead     | parked or last touched     | at + 90 d                   |
+| delivery_notice        | delivery | planned day, 00:00 UTC     | at - 2 d (the notice day)   |
 | satisfaction_survey    | contract | acceptance                 | at + 24 h                   |
 | first_visit            | contract | acceptance                 | at + 72 h                   |
 | complaint_follow_up    | ticket   | resolution                 | at + 72 h                   |
@@ -23,7 +24,7 @@ Dedupe keys are `"{kind}:{record_id}"` for duties that happen once per record, a
 nurture cycle, each resolution of a reopened complaint, each dormancy episode).
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -49,6 +50,8 @@ class TaskTriggerPolicy(BaseModel):
     trade_show_follow_up_hours: int = Field(DEFAULT_LEAD_POLICY.trade_show_follow_up_hours, ge=1)
     follow_up_sources: tuple[LeadSource, ...] = (LeadSource.trade_show,)
     nurture_touch_days: int = Field(DEFAULT_LEAD_POLICY.touch_interval_days, ge=1)
+    # The customer hears of a delivery this many days before its planned day (DOMAIN.md §5).
+    delivery_notice_days: int = Field(2, ge=0)
     survey_after_acceptance_hours: int = Field(24, ge=1)
     first_visit_after_acceptance_hours: int = Field(72, ge=1)
     complaint_follow_up_hours: int = Field(72, ge=1)
@@ -107,6 +110,7 @@ def _offset(kind: TaskKind, policy: TaskTriggerPolicy) -> timedelta:
     return {
         TaskKind.trade_show_follow_up: timedelta(hours=policy.trade_show_follow_up_hours),
         TaskKind.nurture_touch: timedelta(days=policy.nurture_touch_days),
+        TaskKind.delivery_notice: -timedelta(days=policy.delivery_notice_days),
         TaskKind.satisfaction_survey: timedelta(hours=policy.survey_after_acceptance_hours),
         TaskKind.first_visit: timedelta(hours=policy.first_visit_after_acceptance_hours),
         TaskKind.complaint_follow_up: timedelta(hours=policy.complaint_follow_up_hours),
@@ -120,6 +124,7 @@ def _offset(kind: TaskKind, policy: TaskTriggerPolicy) -> timedelta:
 TITLES = {
     TaskKind.trade_show_follow_up: "Follow up the trade-show lead",
     TaskKind.nurture_touch: "Quarterly touch for a nurtured lead",
+    TaskKind.delivery_notice: "Tell the customer the delivery is coming",
     TaskKind.satisfaction_survey: "Satisfaction survey after acceptance",
     TaskKind.first_visit: "First visit after acceptance",
     TaskKind.complaint_follow_up: "Follow up the resolved complaint",
@@ -132,6 +137,17 @@ TRIGGERED_KINDS = frozenset(TITLES)
 RECURRING_KINDS = frozenset(
     {TaskKind.nurture_touch, TaskKind.complaint_follow_up, TaskKind.dormant_reactivation}
 )
+
+
+def day_start(day: date) -> datetime:
+    """00:00 UTC of a calendar day: the anchor of duties counted from a date."""
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def delivery_notice_date(planned_date: date, policy: TaskTriggerPolicy) -> date:
+    """The day the customer must have heard of a delivery planned for `planned_date`;
+    the delivery-notice task is due at its start."""
+    return (day_start(planned_date) + _offset(TaskKind.delivery_notice, policy)).date()
 
 
 def dedupe_key(trigger: TaskTrigger, at: datetime) -> str:
@@ -165,6 +181,9 @@ class TriggerEvent(StrEnum):
 
     lead_captured = "lead_captured"
     lead_parked = "lead_parked"
+    delivery_scheduled = "delivery_scheduled"
+    # An activity logged on a parked lead: the touch is done and the next one is due.
+    lead_touched = "lead_touched"
     contract_accepted = "contract_accepted"
     complaint_resolved = "complaint_resolved"
     contract_ending = "contract_ending"
@@ -184,6 +203,8 @@ def _kinds_for_event(
         return (TaskKind.renewal,) if customer_tier in policy.renewal_tiers else ()
     return {
         TriggerEvent.lead_parked: (TaskKind.nurture_touch,),
+        TriggerEvent.delivery_scheduled: (TaskKind.delivery_notice,),
+        TriggerEvent.lead_touched: (TaskKind.nurture_touch,),
         TriggerEvent.contract_accepted: (TaskKind.satisfaction_survey, TaskKind.first_visit),
         TriggerEvent.complaint_resolved: (TaskKind.complaint_follow_up,),
         TriggerEvent.customer_dormant: (TaskKind.dormant_reactivation,),

@@ -131,8 +131,6 @@ async def change_ticket(
         expected_version=expected_version,
         current=current,
     )
-    next_seq = rows[-1]["seq"] + 1 if rows else 1
-    await persist_plan(conn, row, next_seq, plan, actor_id=principal.user_id, now=moment.now)
     await record(
         conn,
         principal,
@@ -142,4 +140,6 @@ async def change_ticket(
         before=current,
         after={**row, **change.note},
     )
+    next_seq = rows[-1]["seq"] + 1 if rows else 1
+    await persist_plan(conn, row, next_seq, plan, actor_id=principal.user_id, now=moment.now)
     return row

@@ -2,9 +2,9 @@
 
 One path for requests and the sweeper alike: append what happened, let the SLA rules
 replay the log as of `now`, record any breach or at-risk point reached (dated when it
-happened, once per clock), raise its task, and store the due times the rules computed.
-So whichever comes first, a request or the sweeper, records a breach, and the other
-finds it on record.
+happened, once per clock), raise its task and audit it, and store the instants the rules
+computed (due, at risk, next sweep). So whichever comes first, a request or the sweeper,
+records, escalates and audits a breach, and the other finds it on record.
 """
 
 import uuid
@@ -15,9 +15,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.audit.service import record
 from app.core.crud import Row
 from app.core.enums import CustomerTier, SlaEventKind, TaskKind
-from app.rules.sla import SlaEvent, SlaPolicy, SlaSnapshot, due_breaches, needs_at_risk_warning
+from app.rules.sla import (
+    SlaEvent,
+    SlaPolicy,
+    SlaSnapshot,
+    due_breaches,
+    needs_at_risk_warning,
+    next_sweep_at,
+)
 from app.rules.sla_registry import SlaRegistry
 from app.rules.tasks import TaskSpec
 from app.tasks.schemas import RelatedType
@@ -73,6 +81,8 @@ def plan_clocks(
         "first_response_due_at": snapshot.first_response.due_at,
         "resolution_due_at": snapshot.resolution.due_at,
         "next_due_at": snapshot.next_due_at,
+        "sla_at_risk_at": snapshot.at_risk_at,
+        "sla_next_action_at": next_sweep_at(snapshot, (event for event, _ in appended)),
         "escalation_level": escalation_level + breaches,
     }
     return ClockPlan(appended, columns, snapshot)
@@ -87,21 +97,57 @@ async def persist_plan(
     actor_id: uuid.UUID | None,
     now: datetime,
 ) -> None:
-    """Append the planned events and raise a task for each breach and warning."""
+    """Append the planned events; escalate each breach and warn of each at-risk point.
+
+    The markers are in the log only once per clock, so each is escalated (or warned of)
+    and audited exactly once, by whichever request or sweep appended it.
+    """
     await repo.append_events(
         conn, ticket["id"], next_seq, plan.appended, actor_id=actor_id, recorded_at=now
     )
     if breaches := plan.marked(SlaEventKind.breached):
-        # The assignee's team manager is told; with none the task waits unassigned,
-        # where every manager's task list shows it.
-        manager_id = await repo.team_manager(conn, ticket["assignee_id"])
-        for event in breaches:
+        manager_id = await escalation_manager(conn, ticket)
+        level = plan.columns["escalation_level"] - len(breaches)
+        for number, event in enumerate(breaches, 1):
             await _raise_task(conn, ticket, event, TaskKind.sla_escalation, manager_id, now)
+            after = {"escalation_level": level + number, "escalated_to": manager_id}
+            await _audit_marker(conn, ticket, event, {"escalation_level": level}, after)
     for event in plan.marked(SlaEventKind.at_risk):
         due = plan.snapshot.clock(event.clock).due_at if event.clock else None
-        await _raise_task(
-            conn, ticket, event, TaskKind.sla_at_risk, ticket["assignee_id"], due or now
-        )
+        assignee_id = ticket["assignee_id"]
+        await _raise_task(conn, ticket, event, TaskKind.sla_at_risk, assignee_id, due or now)
+        await _audit_marker(conn, ticket, event, {}, {"warned": assignee_id})
+
+
+async def escalation_manager(conn: AsyncConnection, ticket: Row) -> uuid.UUID | None:
+    """Who a breach is escalated to: the manager of the assignee's team, else of the team
+    of the customer's owner. None leaves the task unassigned, in the pool that directors,
+    admins and every manager see."""
+    manager_id = await repo.team_manager(conn, ticket["assignee_id"])
+    if manager_id is None:
+        owner_id = await repo.customer_owner(conn, ticket["customer_id"])
+        manager_id = await repo.team_manager(conn, owner_id)
+    return manager_id
+
+
+async def _audit_marker(
+    conn: AsyncConnection,
+    ticket: Row,
+    event: SlaEvent,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+) -> None:
+    """`ticket.sla_breached` / `ticket.sla_at_risk`: by the clock, so by no one."""
+    facts = {"clock": event.clock, "at": event.at}
+    await record(
+        conn,
+        None,
+        f"ticket.sla_{event.kind}",
+        "ticket",
+        ticket["id"],
+        before=before,
+        after={**facts, **after},
+    )
 
 
 _HEADLINES = {TaskKind.sla_escalation: "SLA breached", TaskKind.sla_at_risk: "SLA at risk"}

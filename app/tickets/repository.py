@@ -13,10 +13,10 @@ from app.core.access import Kind, Principal, visible
 from app.core.crud import Row, TableRepository
 from app.core.enums import Role, SlaStatus
 from app.core.ids import new_id
-from app.core.pagination import keyset_clause, order_by, sort_keys
+from app.core.pagination import SortKey, keyset_clause, order_by, sort_keys
 from app.core.types import UtcDateTime
 from app.models import Contact, Contract, Customer, Team, Ticket, TicketSlaEvent, User
-from app.rules.sla import SlaEvent
+from app.rules.sla import READ_PROMOTIONS, Promotion, SlaEvent
 from app.tickets import clock
 from app.tickets.schemas import SlaEventRead, TicketRead
 
@@ -29,14 +29,45 @@ users_table: sa.Table = User.__table__  # type: ignore[attr-defined]
 teams_table: sa.Table = Team.__table__  # type: ignore[attr-defined]
 
 # The stored status is exact as of the last write or sweep; a running clock that has
-# passed its due instant since is breached already, so reads and the `sla_status`
-# filter say so without waiting for the sweeper. (`at_risk` needs the event log and is
-# left to writes and the sweeper.) `callable_` reads the clock at each execution.
+# passed its at-risk or due instant since reads, and filters, as such at once, by the
+# rules' `READ_PROMOTIONS` (`app.rules.sla.status_at` is the same rule in Python).
+# `callable_` reads the clock at each execution.
 _READ_AT = sa.bindparam("sla_read_at", callable_=clock.now, type_=UtcDateTime())
+stored_sla_status = tickets_table.c.sla_status
+_INSTANTS = {
+    "next_due_at": tickets_table.c.next_due_at,
+    "at_risk_at": tickets_table.c.sla_at_risk_at,
+}
+
+
+def _applies(promotion: Promotion) -> sa.ColumnElement[bool]:
+    reached = _INSTANTS[promotion.instant] <= _READ_AT
+    if promotion.from_ is None:
+        return reached
+    return sa.and_(stored_sla_status.in_(sorted(promotion.from_)), reached)
+
+
+def _does_not_apply(promotion: Promotion) -> sa.ColumnElement[bool]:
+    instant = _INSTANTS[promotion.instant]
+    unless = [] if promotion.from_ is None else [stored_sla_status.not_in(sorted(promotion.from_))]
+    return sa.or_(instant.is_(None), instant > _READ_AT, *unless)
+
+
 effective_sla_status = sa.case(
-    (tickets_table.c.next_due_at <= _READ_AT, sa.literal(SlaStatus.breached.value)),
-    else_=tickets_table.c.sla_status,
+    *((_applies(p), sa.literal(p.to.value)) for p in READ_PROMOTIONS), else_=stored_sla_status
 )
+
+
+def sla_status_is(status: SlaStatus) -> sa.ColumnElement[bool]:
+    """`effective_sla_status == status`, as plain comparisons of stored columns, so the
+    planner can use their indexes (it cannot look inside a CASE)."""
+    promoted = [
+        sa.and_(_applies(p), *(_does_not_apply(q) for q in READ_PROMOTIONS[:index]))
+        for index, p in enumerate(READ_PROMOTIONS)
+        if p.to is status
+    ]
+    kept = sa.and_(stored_sla_status == status, *(_does_not_apply(p) for p in READ_PROMOTIONS))
+    return sa.or_(*promoted, kept)
 
 
 class TicketRepository(TableRepository):
@@ -94,6 +125,11 @@ async def belongs_to_customer(
     """True when the contact or contract `ident` is the customer's."""
     statement = sa.select(table.c.id).where(table.c.id == ident, table.c.customer_id == customer_id)
     return (await conn.execute(statement)).first() is not None
+
+
+async def customer_owner(conn: AsyncConnection, customer_id: uuid.UUID) -> uuid.UUID | None:
+    statement = sa.select(customers_table.c.owner_id).where(customers_table.c.id == customer_id)
+    return (await conn.execute(statement)).scalar()
 
 
 async def team_manager(conn: AsyncConnection, user_id: uuid.UUID | None) -> uuid.UUID | None:
@@ -173,35 +209,39 @@ SWEEP_COLUMNS = [
     for name in (
         "id",
         "subject",
+        "customer_id",
         "assignee_id",
         "sla_status",
         "first_response_due_at",
         "resolution_due_at",
         "next_due_at",
+        "sla_at_risk_at",
+        "sla_next_action_at",
         "escalation_level",
     )
 ]
+SWEEP_ORDER = SortKey("sla_next_action_at", ("sla_next_action_at",))
 
 
 async def lock_due_tickets(
     conn: AsyncConnection,
-    until: datetime,
+    now: datetime,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> list[Row]:
-    """The next tickets (by next due time) due before `until`, locked for this sweeper.
+    """The next tickets with a warning or breach due by `now`, locked for this sweeper.
 
-    SKIP LOCKED: rows another sweeper or a request holds are left to them, so parallel
+    Served by the partial index `ix_tickets_sla_next_action_at_id`, in its order. SKIP
+    LOCKED: rows another sweeper or a request holds are left to them, so parallel
     sweepers share the work instead of queueing on it (SQLite has no row locks; it
     serializes writers anyway).
     """
-    by_due = TICKET_SORTS["next_due_at"]
-    next_due = tickets_table.c.next_due_at
-    statement = sa.select(*SWEEP_COLUMNS).where(next_due.is_not(None), next_due <= until)
+    next_action = tickets_table.c.sla_next_action_at
+    statement = sa.select(*SWEEP_COLUMNS).where(next_action.is_not(None), next_action <= now)
     if after is not None:
-        statement = statement.where(keyset_clause(tickets_table, by_due, after))
+        statement = statement.where(keyset_clause(tickets_table, SWEEP_ORDER, after))
     statement = (
-        statement.order_by(*order_by(tickets_table, by_due))
+        statement.order_by(*order_by(tickets_table, SWEEP_ORDER))
         .limit(limit)
         .with_for_update(skip_locked=True)
     )

@@ -4,6 +4,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import Query
+from fastapi.responses import Response
 
 from app.core.deps import Conn, CurrentPrincipal, IdempotentPost
 from app.core.enums import SlaStatus, TicketPriority, TicketStatus, TicketType
@@ -84,10 +85,10 @@ async def list_tickets(
     soonest deadline first; tickets with no running clock (resolved, closed, or waiting
     on the customer after their first response) have nothing due and are left out.
 
-    `sla_status` is stored on every change and by the SLA sweeper (every
-    `SALESFLOW_SLA_SWEEP_INTERVAL_SECONDS`); a ticket whose running clock passed its due
-    time since then already reads, and filters, as `breached`. `at_risk` appears once
-    the sweeper or a change has seen 75 % of a target used.
+    `sla_status` reads, and filters, as of this moment: a ticket whose running clock
+    has used 75 % of its target is `at_risk`, and one past its due time `breached`, from
+    that very second, before the SLA sweeper (every `SALESFLOW_SLA_SWEEP_INTERVAL_SECONDS`)
+    records the warning or the breach.
     """
     result = await service.list_tickets(
         conn,
@@ -154,7 +155,7 @@ async def respond_to_ticket(
     conn: Conn,
     principal: CurrentPrincipal,
     idem: IdempotentPost,
-) -> JsonResponse:
+) -> Response:
     """Respond to the customer, or add an internal note (`public: false`).
 
     Only a support agent's public response answers the ticket: the first one stops the
@@ -172,7 +173,7 @@ async def pause_ticket(
     conn: Conn,
     principal: CurrentPrincipal,
     idem: IdempotentPost,
-) -> JsonResponse:
+) -> Response:
     """Wait on the customer (`pending_customer`): the resolution clock stops counting.
 
     When it resumes, its due time has moved by the time spent waiting.
@@ -187,7 +188,7 @@ async def resume_ticket(
     conn: Conn,
     principal: CurrentPrincipal,
     idem: IdempotentPost,
-) -> JsonResponse:
+) -> Response:
     """The customer answered: back to `open`, the resolution clock runs again."""
     return await idem.act(lambda: actions.resume(conn, principal, ticket_id, version))
 
@@ -200,7 +201,7 @@ async def resolve_ticket(
     conn: Conn,
     principal: CurrentPrincipal,
     idem: IdempotentPost,
-) -> JsonResponse:
+) -> Response:
     """Resolve the ticket: the resolution clock stops (met, or breached if late).
 
     A resolved complaint gets a follow-up call task due 72 hours later.
@@ -216,7 +217,7 @@ async def reopen_ticket(
     conn: Conn,
     principal: CurrentPrincipal,
     idem: IdempotentPost,
-) -> JsonResponse:
+) -> Response:
     """Reopen a resolved ticket: the resolution clock continues where it stopped.
 
     The time already used counts; the ticket is `reopened` until an agent responds or
@@ -232,7 +233,7 @@ async def close_ticket(
     conn: Conn,
     principal: CurrentPrincipal,
     idem: IdempotentPost,
-) -> JsonResponse:
+) -> Response:
     """Close a resolved ticket for good; a closed ticket no longer changes."""
     return await idem.act(lambda: actions.close(conn, principal, ticket_id, version))
 
@@ -245,7 +246,7 @@ async def assign_ticket(
     conn: Conn,
     principal: CurrentPrincipal,
     idem: IdempotentPost,
-) -> JsonResponse:
+) -> Response:
     """Give the ticket to an active user (support agents and managers may give it to
     anyone; reps only to themselves), or `null` to put it back in its queue."""
     return await idem.act(lambda: actions.assign(conn, principal, ticket_id, version, body))
@@ -259,7 +260,7 @@ async def change_ticket_priority(
     conn: Conn,
     principal: CurrentPrincipal,
     idem: IdempotentPost,
-) -> JsonResponse:
+) -> Response:
     """Change the priority; if that brings another SLA policy, the running clocks switch
     to its targets keeping the time already used (they may be breached at once)."""
     return await idem.act(
@@ -275,7 +276,7 @@ async def change_ticket_type(
     conn: Conn,
     principal: CurrentPrincipal,
     idem: IdempotentPost,
-) -> JsonResponse:
+) -> Response:
     """Change the type (e.g. a usage question that turns out a complaint). The clocks
     switch to the new type's policy keeping elapsed time; feedback is re-routed."""
     return await idem.act(lambda: actions.change_type(conn, principal, ticket_id, version, body))

@@ -1,8 +1,9 @@
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, ClassVar
 
-from pydantic import Field, StringConstraints
+from pydantic import BeforeValidator, Field, StrictBool, StringConstraints
 
 from app.core.enums import (
     FeedbackCategory,
@@ -21,6 +22,20 @@ Channel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 
 _ACTIONS = "POST /api/v1/tickets/{id}/"
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([Zz]|[+-]\d{2}:\d{2})?"
+)
+
+
+def _timestamp_text(value: Any) -> Any:
+    """Only an RFC 3339 string is a timestamp: a number (12345) would otherwise be read as
+    seconds since 1970, a date the sender never meant."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _RFC3339.fullmatch(value)):
+        return value
+    raise ValueError("must be an RFC 3339 timestamp string, e.g. 2026-01-31T09:00:00Z")
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_timestamp_text)]
 
 
 class TicketCreate(InputModel):
@@ -38,10 +53,12 @@ class TicketCreate(InputModel):
     contract_id: uuid.UUID | None = Field(default=None, description="A contract of the customer.")
     assignee_id: uuid.UUID | None = None
     channel: Channel | None = Field(default=None, examples=["phone"])
-    reported_at: AwareDatetime | None = Field(
+    reported_at: Timestamp | None = Field(
         default=None,
-        description="When the customer reported it; defaults to now. A past instant (a ticket "
-        "imported from another channel) starts the SLA clocks then; a future one is refused.",
+        description="When the customer reported it (an RFC 3339 string); defaults to now. A "
+        "past instant (a ticket imported from another channel) starts the SLA clocks then, "
+        "if it is at most 90 days ago (the SLA policy's `max_reported_age`); a future one "
+        "is refused.",
     )
 
 
@@ -81,8 +98,8 @@ class TicketRead(ReadModel):
     resolved_at: datetime | None
     closed_at: datetime | None
     sla_status: SlaStatus = Field(
-        description="The worst of the two clocks. `breached` as soon as a running clock is "
-        "past due; `at_risk` (75 % of a target used) is set by the SLA sweeper and on writes."
+        description="The worst of the two clocks as of the moment of reading: `at_risk` from "
+        "the instant 75 % of a running clock's target is used, `breached` from its due time."
     )
     first_response_due_at: datetime | None
     resolution_due_at: datetime | None = Field(
@@ -98,7 +115,7 @@ class TicketRead(ReadModel):
 
 
 class TicketResponse(InputModel):
-    public: bool = Field(
+    public: StrictBool = Field(
         description="Sent to the customer. Only a public response by a support agent answers "
         "the ticket (stops the first-response clock); internal notes do not."
     )

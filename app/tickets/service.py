@@ -40,8 +40,9 @@ async def open_ticket(
     principal.require(Kind.tickets, "write")
     now = clock.now()
     reported_at = data.reported_at or now
+    registry = policies.REGISTRY
     if checks := [
-        *validate_reported_at(reported_at, now),
+        *validate_reported_at(reported_at, now, registry.policy_set.max_reported_age),
         *category_checks(data.type, data.category),
     ]:
         raise refuse(InvalidInput, checks)
@@ -60,7 +61,6 @@ async def open_ticket(
     if data.assignee_id is not None:
         await require_ticket_assignee(conn, principal, data.assignee_id)
     tier = effective_tier(customer)
-    registry = policies.REGISTRY
     sla_policy = registry.policy_for(data.type, tier, data.priority)
     started = registry.event(SlaEventKind.started, reported_at, sla_policy)
     why = {"type": data.type, "priority": data.priority, "customer_tier": tier}
@@ -74,8 +74,8 @@ async def open_ticket(
         **plan.columns,
     }
     row = await repo.tickets.insert(conn, values)
-    await persist_plan(conn, row, 1, plan, actor_id=principal.user_id, now=now)
     await record(conn, principal, "ticket.created", "ticket", row["id"], after=row)
+    await persist_plan(conn, row, 1, plan, actor_id=principal.user_id, now=now)
     return row
 
 
@@ -99,7 +99,7 @@ async def list_tickets(
     table = repo.tickets_table
     where: list[sa.ColumnElement[bool]] = []
     if sla_status is not None:
-        where.append(repo.effective_sla_status == sla_status.value)
+        where.append(repo.sla_status_is(sla_status))
     if created_after is not None:
         where.append(table.c.created_at >= created_after)
     if "next_due_at" in sort.columns:

@@ -1,9 +1,11 @@
 """The SLA sweeper: records breaches and at-risk points of tickets nobody is touching.
 
 Requests already catch up a ticket's clocks whenever they change it (`clocks.py`); the
-sweeper does the same for every ticket whose next due time is near, so a breach is
-recorded and escalated even when no one looks at the ticket. Each is dated when it
-happened (the due instant), not when the sweeper noticed.
+sweeper does the same for every ticket whose stored `sla_next_action_at` (its next
+at-risk or due instant not yet on record, in real time whatever the calendar) has come,
+so a breach is recorded and escalated even when no one looks at the ticket. Each is dated
+when it happened (the due instant), not when the sweeper noticed. A ticket with nothing
+pending is never claimed, so a sweep with nothing to record reads no ticket at all.
 
 Sweepers may run in parallel (every API worker, the `salesflow sla-sweep` command): each
 batch locks its tickets with `FOR UPDATE SKIP LOCKED`, so they split the work, and the
@@ -51,22 +53,22 @@ async def sweep(
     *,
     batch: int = 500,
 ) -> SweepResult:
-    """Bring every ticket due before `now` (plus the at-risk horizon) up to `now`.
+    """Record every warning and breach due by `now`.
 
-    One transaction per batch of `batch` tickets, in next-due order, until none is left,
-    so a backlog of long-breached tickets cannot starve newer ones.
+    One transaction per batch of `batch` tickets, in next-action order, until none is
+    left; the keyset moves past each batch, so a ticket whose log cannot be replayed is
+    looked at once per sweep, not forever.
     """
     db = source if isinstance(source, Database) else Database(source)
     registry = policies.REGISTRY
-    until = now + registry.warning_horizon()
     total, after = SweepResult(), None
     while True:
         async with db.transaction() as conn:
-            tickets = await repo.lock_due_tickets(conn, until, after, batch)
+            tickets = await repo.lock_due_tickets(conn, now, after, batch)
             total += await _sweep_batch(conn, tickets, now, registry)
         if len(tickets) < batch:
             return total
-        after = (tickets[-1]["next_due_at"], tickets[-1]["id"])
+        after = (tickets[-1]["sla_next_action_at"], tickets[-1]["id"])
 
 
 async def _sweep_batch(
@@ -100,16 +102,12 @@ async def _sweep_ticket(
     await repo.store_sweep(conn, ticket["id"], plan.columns, now)
     breaches = len(plan.marked(SlaEventKind.breached))
     warnings = len(plan.marked(SlaEventKind.at_risk))
-    action = "sla_breached" if breaches else "sla_at_risk" if warnings else "sla_updated"
-    await record(
-        conn,
-        None,
-        f"ticket.{action}",
-        "ticket",
-        ticket["id"],
-        before=ticket,
-        after={**ticket, **changed},
-    )
+    if not breaches and not warnings:
+        # Markers are audited where they are appended; this is a catch-up of stale columns.
+        after = {**ticket, **changed}
+        await record(
+            conn, None, "ticket.sla_updated", "ticket", ticket["id"], before=ticket, after=after
+        )
     return SweepResult(1, breaches, warnings)
 
 

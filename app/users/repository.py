@@ -1,7 +1,7 @@
 """Every query for users, teams, API keys and the audit trail."""
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -86,12 +86,18 @@ class AdminRepository(TableRepository):
         conn: AsyncConnection,
         principal: Principal,
         *,
-        where: Sequence[sa.ColumnElement[bool]],
+        filters: Mapping[str, Any] | None = None,
+        where: Sequence[sa.ColumnElement[bool]] = (),
         sort: SortKey,
         cursor: str | None,
         limit: int,
     ) -> Page:
-        statement = self.visible_select(principal).where(*where)
+        equal = [
+            self.table.c[name] == value
+            for name, value in (filters or {}).items()
+            if value is not None
+        ]
+        statement = self.visible_select(principal).where(*where, *equal)
         return await keyset_page(conn, self.table, statement, sort=sort, cursor=cursor, limit=limit)
 
 

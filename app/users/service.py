@@ -176,6 +176,8 @@ async def update_user(
         await repo.require_team(conn, changes["team_id"], "team_id")
     if "password" in changes:
         changes["password_hash"] = await _password_hash(changes.pop("password"))
+    if "password_hash" in changes or (changes.get("is_active") is False and current["is_active"]):
+        changes["tokens_valid_after"] = utcnow()
     row = await repo.users.update(
         conn, principal, user_id, changes, expected_version=expected_version, current=current
     )

@@ -4,13 +4,15 @@ Both baseline apps (FastAPI and pure Starlette) call these functions, so they di
 in the framework. Every query is the statement the service runs for the same principal
 (same columns, same visibility clause, same keyset order and limit), written by hand;
 `python -m bench explain` prints both plans side by side. Auth is the service's check:
-verify the bearer JWT with the same secret and algorithm, then read the user row.
+verify the bearer JWT with the same secret and algorithm (once per token per process, as
+the service does; expiry on every request), then read the user row.
 
 Reads run in autocommit (one statement, no BEGIN/COMMIT); writes run in a transaction.
 Responses carry the same JSON (orjson, Decimal and UUID as strings) and headers (ETag,
 Location) as the service's.
 """
 
+import functools
 import os
 import uuid
 from collections.abc import Mapping
@@ -98,26 +100,49 @@ class User:
         return self.role in ("director", "admin")
 
 
-USER_BY_ID = "SELECT id, name, role, team_id, is_active FROM users WHERE id = $1"
+USER_BY_ID = (
+    "SELECT id, name, role, team_id, is_active, tokens_valid_after FROM users WHERE id = $1"
+)
+
+
+@functools.lru_cache(maxsize=8192)
+def _verified(token: str) -> tuple[uuid.UUID, datetime, datetime] | None:
+    """As the service does: a token's signature is checked once per process, its expiry on
+    every request."""
+    try:
+        claims = jwt.decode(
+            token,
+            SECRET,
+            algorithms=["HS256"],
+            options={
+                "require": ["exp", "sub", "iat"],
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
+        )
+        if claims.get("typ") != "access":
+            return None
+        return (
+            uuid.UUID(claims["sub"]),
+            datetime.fromtimestamp(float(claims["iat"]), UTC),
+            datetime.fromtimestamp(int(claims["exp"]), UTC),
+        )
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError, OSError):
+        return None
 
 
 async def authenticate(conn: asyncpg.Connection, authorization: str | None) -> User:
     if not authorization or not authorization.startswith("Bearer "):
         raise Problem(401, "Unauthorized")
-    try:
-        claims = jwt.decode(
-            authorization[7:],
-            SECRET,
-            algorithms=["HS256"],
-            options={"require": ["exp", "sub", "iat"]},
-        )
-        if claims.get("typ") != "access":
-            raise Problem(401, "Unauthorized")
-        user_id = uuid.UUID(claims["sub"])
-    except (jwt.PyJWTError, ValueError, TypeError) as error:
-        raise Problem(401, "Unauthorized") from error
+    verified = _verified(authorization[7:])
+    if verified is None or verified[2] <= datetime.now(UTC):
+        raise Problem(401, "Unauthorized")
+    user_id, issued_at, _ = verified
     row = await conn.fetchrow(USER_BY_ID, user_id)
     if row is None or not row["is_active"]:
+        raise Problem(401, "Unauthorized")
+    if row["tokens_valid_after"] is not None and issued_at < row["tokens_valid_after"]:
         raise Problem(401, "Unauthorized")
     return User(row["id"], row["role"], row["team_id"])
 
@@ -126,9 +151,10 @@ async def authenticate(conn: asyncpg.Connection, authorization: str | None) -> U
 
 CUSTOMER_COLUMNS = (
     "id, name, industry, company_size, region, annual_revenue, currency, tags, owner_id, tier, "
-    "tier_reason, tier_override, tier_override_reason, grade, need_intensity, purchasing_power, "
-    "lifecycle_stage, last_contact_at, last_purchase_at, archived_at, created_at, updated_at, "
-    "version"
+    "tier_reason, tier_override, tier_override_reason, tier_override_by, tier_override_at, "
+    "grade, need_intensity, purchasing_power, lifecycle_stage, marked_lost_at, "
+    "marked_lost_reason, marked_lost_by, last_contact_at, last_purchase_at, archived_at, "
+    "created_at, updated_at, version"
 )
 # A rep sees the customers they own or cover as a contact's covering rep.
 REP_SEES_CUSTOMER = (
@@ -201,7 +227,9 @@ def page(rows: list[asyncpg.Record], limit: int, sort: SortKey) -> Reply:
 TICKET_COLUMNS = (
     "id, subject, description, type, priority, status, category, queue, channel, customer_id, "
     "contact_id, contract_id, assignee_id, reported_at, first_responded_at, resolved_at, "
-    "closed_at, CASE WHEN next_due_at <= $1 THEN 'breached' ELSE sla_status END AS sla_status, "
+    "closed_at, CASE WHEN next_due_at <= $1 THEN 'breached' "
+    "WHEN sla_status = 'on_track' AND sla_at_risk_at <= $1 THEN 'at_risk' "
+    "ELSE sla_status END AS sla_status, "
     "first_response_due_at, resolution_due_at, next_due_at, "
     "escalation_level, created_at, updated_at, version"
 )
@@ -240,7 +268,7 @@ LEAD_COLUMNS = (
     "id, status, source, source_detail, campaign, referrer_customer_id, owner_id, company_name, "
     "contact_name, contact_title, email, phone, industry, budget_confirmed, budget_amount, "
     "currency, authority_confirmed, need_confirmed, need_description, expected_purchase_date, "
-    "decision_maker_count, qualification_evidence, score, grade, next_touch_at, "
+    "decision_maker_count, qualification_evidence, score, grade, next_touch_at, qualified_at, "
     "disqualified_reason, duplicate_of, converted_at, converted_customer_id, "
     "converted_contact_id, converted_deal_id, created_at, updated_at, version"
 )

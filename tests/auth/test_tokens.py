@@ -222,8 +222,16 @@ async def test_revoked_expired_and_unknown_keys_are_401(client, conn):
 def test_production_refuses_the_default_jwt_secret():
     with pytest.raises(ValidationError, match="SALESFLOW_JWT_SECRET"):
         Settings(environment="production", _env_file=None)
-    private = Settings(environment="production", jwt_secret="only-ops-knows-this-0123456789")
+    private = Settings(environment="production", jwt_secret="only-ops-knows-this-0123456789ab")
     assert private.environment == "production"
+
+
+def test_production_refuses_a_secret_shorter_than_32_bytes():
+    with pytest.raises(ValidationError, match="at least 32 bytes"):
+        Settings(environment="production", jwt_secret="x" * 31, _env_file=None)
+    assert Settings(environment="production", jwt_secret="x" * 32, _env_file=None)
+    # Bytes, not characters: 11 three-byte characters are 33 bytes.
+    assert Settings(environment="production", jwt_secret="密" * 11, _env_file=None)
 
 
 def test_the_app_does_not_start_in_production_with_the_default_secret(monkeypatch):

@@ -15,7 +15,7 @@ def test_minted_tokens_are_accepted_by_the_service_with_the_bench_secret():
     user = uuid.uuid4()
     token = token_for(user)
     assert token.startswith("Bearer ")
-    assert read_access_token(Settings(jwt_secret=JWT_SECRET), token[7:]) == user
+    assert read_access_token(Settings(jwt_secret=JWT_SECRET), token[7:]).user_id == user
     assert (
         read_access_token(Settings(jwt_secret="another-secret-entirely-32-bytes-long"), token[7:])
         is None

@@ -1,5 +1,7 @@
 """Request helpers shared by the contract tests."""
 
+import uuid
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -80,3 +82,13 @@ async def delivered(
         body = {"status": status} | ({"at": times[status]} if status in times else {})
         contract = await step(client, rep, contract, f"deliveries/{delivery_id}/progress", body)
     return contract
+
+
+async def backdate_signing(conn: Any, contract: dict[str, Any], signed_at: datetime) -> None:
+    """Make the signature older, so delivery steps may be dated back to it."""
+    from app.models import Contract
+
+    table = Contract.__table__  # type: ignore[attr-defined]
+    await conn.execute(
+        table.update().where(table.c.id == uuid.UUID(contract["id"])).values(signed_at=signed_at)
+    )

@@ -9,7 +9,14 @@ from app.contracts.schemas import ChangeRequestRead, ContractDetail, DeliveryRea
 from app.core.clock import utcnow
 from app.core.enums import Role
 from app.models import AuditEntry, Deal, DealStageChange, PaymentMilestone, Task, User
-from tests.contracts.helpers import act, create_contract, delivered, signed, step
+from tests.contracts.helpers import (
+    act,
+    backdate_signing,
+    create_contract,
+    delivered,
+    signed,
+    step,
+)
 from tests.factories import make_deal, make_quote, make_task, make_user
 from tests.quotes.helpers import assert_shape, codes
 
@@ -91,6 +98,7 @@ async def test_delivery_to_acceptance_wins_the_deal_and_creates_after_sales_task
     contract = await step(client, rep, contract, "deliveries", {"planned_date": "2026-05-01"})
     delivery = contract["deliveries"][-1]
     assert (delivery["status"], delivery["planned_date"]) == ("scheduled", "2026-05-01")
+    assert delivery["notice_date"] == "2026-04-29"
     progress = f"deliveries/{delivery['id']}/progress"
 
     skip = await act(client, rep, contract, progress, {"status": "arrived"})
@@ -123,7 +131,10 @@ async def test_delivery_to_acceptance_wins_the_deal_and_creates_after_sales_task
     rows = (
         await conn.execute(
             sa.select(tasks.c.kind, tasks.c.assignee_id, tasks.c.due_at, tasks.c.dedupe_key)
-            .where(tasks.c.related_id == uuid.UUID(contract["id"]))
+            .where(
+                tasks.c.related_id == uuid.UUID(contract["id"]),
+                tasks.c.kind != "delivery_notice",
+            )
             .order_by(tasks.c.due_at)
         )
     ).all()
@@ -162,14 +173,16 @@ async def test_a_duty_that_already_has_a_task_is_not_created_twice(
 
 
 async def test_silence_after_the_acceptance_window_counts_as_acceptance(
-    client, rep, manager, quote
+    client, conn, rep, manager, quote, deal_id
 ):
     now = utcnow()
     arrived = now - timedelta(days=3, minutes=1)
+    contract = await signed(client, rep, manager, quote)
+    await backdate_signing(conn, contract, arrived - timedelta(days=2))
     contract = await delivered(
         client,
         rep,
-        await signed(client, rep, manager, quote),
+        contract,
         shipped=(arrived - timedelta(days=1)).isoformat(),
         arrived=arrived.isoformat(),
         installed=(arrived + timedelta(minutes=1)).isoformat(),
@@ -178,14 +191,39 @@ async def test_silence_after_the_acceptance_window_counts_as_acceptance(
     assert (contract["status"], contract["acceptance_kind"]) == ("accepted", "deemed")
     assert datetime.fromisoformat(contract["accepted_at"]) == arrived + timedelta(days=3)
     assert contract["deliveries"][0]["acceptance_kind"] == "deemed"
+    deal = await _deal(conn, deal_id)
+    assert (deal.stage, deal.closed_at) == ("won", arrived + timedelta(days=3))
 
 
-async def test_no_deemed_acceptance_while_the_window_is_open(client, rep, manager, quote):
-    arrived = utcnow() - timedelta(days=3) + timedelta(minutes=1)
+async def test_deemed_acceptance_is_never_dated_before_the_last_installation(
+    client, conn, rep, manager, quote
+):
+    now = utcnow()
+    arrived = now - timedelta(days=4)
+    installed = now - timedelta(hours=1)  # a day after the window closed
+    contract = await signed(client, rep, manager, quote)
+    await backdate_signing(conn, contract, arrived - timedelta(days=1))
     contract = await delivered(
         client,
         rep,
-        await signed(client, rep, manager, quote),
+        contract,
+        shipped=(arrived - timedelta(hours=5)).isoformat(),
+        arrived=arrived.isoformat(),
+        installed=installed.isoformat(),
+    )
+    contract = await step(client, rep, contract, "deem-acceptance")
+    assert datetime.fromisoformat(contract["accepted_at"]) == installed
+    assert datetime.fromisoformat(contract["delivered_at"]) == installed
+
+
+async def test_no_deemed_acceptance_while_the_window_is_open(client, conn, rep, manager, quote):
+    arrived = utcnow() - timedelta(days=3) + timedelta(minutes=1)
+    contract = await signed(client, rep, manager, quote)
+    await backdate_signing(conn, contract, arrived - timedelta(days=1))
+    contract = await delivered(
+        client,
+        rep,
+        contract,
         shipped=(arrived - timedelta(hours=1)).isoformat(),
         arrived=arrived.isoformat(),
     )
@@ -194,19 +232,30 @@ async def test_no_deemed_acceptance_while_the_window_is_open(client, rep, manage
     assert codes(response) == ["acceptance.window_open"]
 
 
-async def test_delivery_times_cannot_be_in_the_future_or_out_of_order(client, rep, manager, quote):
+async def test_delivery_times_cannot_be_in_the_future_or_out_of_order(
+    client, conn, rep, manager, quote, deal_id
+):
     contract = await signed(client, rep, manager, quote)
+    signed_at = utcnow() - timedelta(days=2)
+    await backdate_signing(conn, contract, signed_at)
     contract = await step(client, rep, contract, "deliveries", {})
     progress = f"deliveries/{contract['deliveries'][0]['id']}/progress"
+
+    async def refused(status, at):
+        response = await act(client, rep, contract, progress, {"status": status, "at": at})
+        assert response.status_code == 422, response.text
+        return [(e["code"], e["field"]) for e in response.json()["errors"]]
+
     future = (utcnow() + timedelta(hours=1)).isoformat()
-    assert (
-        await act(client, rep, contract, progress, {"status": "shipped", "at": future})
-    ).status_code == 422
-    contract = await step(client, rep, contract, progress, {"status": "shipped"})
-    earlier = (utcnow() - timedelta(days=1)).isoformat()
-    response = await act(client, rep, contract, progress, {"status": "arrived", "at": earlier})
-    assert response.status_code == 422
-    assert codes(response) == ["before_previous_step"]
+    assert await refused("shipped", future) == [("in_future", "at")]
+    before_signing = (signed_at - timedelta(seconds=1)).isoformat()
+    assert await refused("shipped", before_signing) == [("before_signing", "at")]
+    shipped_at = utcnow() - timedelta(days=1)
+    contract = await step(
+        client, rep, contract, progress, {"status": "shipped", "at": shipped_at.isoformat()}
+    )
+    earlier = (shipped_at - timedelta(seconds=1)).isoformat()
+    assert await refused("arrived", earlier) == [("before_previous_step", "at")]
     ancient = await act(
         client, rep, contract, progress, {"status": "arrived", "at": "0001-01-01T00:00:00+05:00"}
     )
@@ -336,7 +385,7 @@ async def test_change_requests_change_the_amount_only_once_approved(
     assert contract["change_requests"][-1]["status"] == "rejected"
     assert contract["amount"] == "10500.00"
 
-    huge = {"description": "Everything", "extra_fee": "9999999999999999.99"}
+    huge = {"description": "Everything", "extra_fee": "9999999999999.99"}
     contract = await step(client, rep, contract, "change-requests", huge)
     too_much = await act(
         client,

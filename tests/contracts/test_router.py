@@ -1,7 +1,10 @@
 import uuid
 
+import pytest
+
 from app.contracts.schemas import ContractDetail, ContractRead
 from app.core.enums import Role
+from app.models import Deal
 from tests.contracts.helpers import PLAN, contract_body, create_contract
 from tests.factories import make_quote, make_user
 from tests.quotes.helpers import assert_shape, codes
@@ -21,6 +24,7 @@ async def test_contract_from_an_accepted_quote_round_trips(client, rep, quote, d
     assert (contract["deal_id"], contract["owner_id"]) == (str(deal_id), str(rep.id))
     milestones = contract["milestones"]
     assert [m["amount"] for m in milestones] == ["3000.00", "6000.00", "1000.00"]
+    assert [m["percent"] for m in milestones] == ["30.00", "60.00", "10.00"]
     assert [m["position"] for m in milestones] == [1, 2, 3]
     assert all(m["due_date"] is None and m["overdue_days"] == 0 for m in milestones)
     assert contract["deliveries"] == contract["change_requests"] == []
@@ -100,6 +104,21 @@ async def test_only_an_accepted_quote_makes_a_contract_and_only_one(
     assert second.status_code == 409
     if backend == "postgresql":  # SQLite does not name the violated constraint
         assert codes(second) == ["uq_contracts_quote_version_id"]
+
+
+@pytest.mark.parametrize("stage", ["won", "lost"])
+async def test_a_closed_deal_takes_no_contract(client, conn, rep, quote, deal_id, stage):
+    deals = Deal.__table__
+    await conn.execute(deals.update().where(deals.c.id == deal_id).values(stage=stage))
+    body = contract_body(quote)
+    response = await client.post("/api/v1/contracts", json=body, headers=rep.headers)
+    assert response.status_code == 409
+    assert [(e["code"], e["field"]) for e in response.json()["errors"]] == [
+        ("contract.deal_closed", "quote_id")
+    ]
+    assert stage in response.json()["detail"]
+    listing = await client.get(f"/api/v1/contracts?deal_id={deal_id}", headers=rep.headers)
+    assert listing.json()["items"] == []
 
 
 async def test_bad_inputs_are_problems_not_500s(client, rep, quote):

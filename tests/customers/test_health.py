@@ -40,7 +40,9 @@ async def test_warning_filters_at_their_day_boundaries(client, conn, settings):
     assert health["reminders"][0]["days"] == 60
 
 
-async def _contract_with_milestone(conn, customer_id, owner_id, due_days_ago):
+async def _contract_with_milestone(
+    conn, customer_id, owner_id, due_days_ago, status=ContractStatus.signed
+):
     deal = await insert(
         conn,
         Deal,
@@ -70,7 +72,7 @@ async def _contract_with_milestone(conn, customer_id, owner_id, due_days_ago):
         deal_id=deal["id"],
         customer_id=customer_id,
         owner_id=owner_id,
-        status=ContractStatus.signed,
+        status=status,
         amount=Decimal(100),
         currency="CNY",
     )
@@ -96,6 +98,26 @@ async def test_payment_overdue_warning_starts_after_15_days(client, conn, settin
     await _contract_with_milestone(conn, sixteen, rep.id, 16)
     overdue = await _ids(client, rep, "warning=payment_overdue_15d")
     assert str(sixteen) in overdue and str(fifteen) not in overdue
+
+
+async def test_a_terminated_contracts_milestones_are_not_overdue(client, conn, settings):
+    rep = await make_user(conn, settings)
+    ended = await make_customer(conn, owner_id=rep.id)
+    await _contract_with_milestone(conn, ended, rep.id, 40, status=ContractStatus.terminated)
+    both = await make_customer(conn, owner_id=rep.id)
+    await _contract_with_milestone(conn, both, rep.id, 40, status=ContractStatus.terminated)
+    await _contract_with_milestone(conn, both, rep.id, 20)
+    overdue = await _ids(client, rep, "warning=payment_overdue_15d")
+    assert str(both) in overdue and str(ended) not in overdue
+
+    async def payment_warnings(customer_id):  # type: ignore[no-untyped-def]
+        url = f"/api/v1/customers/{customer_id}/health"
+        health = (await client.get(url, headers=rep.headers)).json()
+        return [w["message"] for w in health["warnings"] if w["code"] == "payment_overdue_15d"]
+
+    assert await payment_warnings(ended) == []
+    # The live contract's milestone (20 days) is reported, not the void one (40 days).
+    assert await payment_warnings(both) == ["A payment milestone is 20 days overdue"]
 
 
 async def test_tier_override_needs_a_manager_and_keeps_the_computed_reason(client, conn, settings):

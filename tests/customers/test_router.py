@@ -257,3 +257,34 @@ async def test_owner_filter_keeps_visibility(client, conn, settings, rep):
     assert await names(f"owner_id={other.id}", rep) == ["Covered"]
     assert await names(f"owner_id={other.id}", other) == ["Covered", "Hidden"]
     assert await names(f"owner_id={rep.id}", other) == []
+
+
+async def test_grade_follows_need_intensity_and_purchasing_power(client, rep):
+    created = await client.post(
+        "/api/v1/customers",
+        json={"name": "Graded", "need_intensity": "high", "purchasing_power": "high"},
+        headers=rep.headers,
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["grade"] == "A"
+    url = created.headers["location"]
+    steps = [
+        ({"purchasing_power": "medium"}, "B"),
+        ({"need_intensity": "low"}, "C"),
+        ({"need_intensity": None}, None),  # not judged any more: no grade
+        ({"region": "East"}, None),
+        ({"need_intensity": "medium"}, "B"),
+    ]
+    for body, grade in steps:
+        patched = await client.patch(url, json=body, headers=rep.headers)
+        assert patched.status_code == 200, patched.text
+        assert patched.json()["grade"] == grade, body
+    ungraded = await client.post(
+        "/api/v1/customers", json={"name": "Half", "need_intensity": "high"}, headers=rep.headers
+    )
+    assert ungraded.json()["grade"] is None
+    listed = (await client.get("/api/v1/customers?grade=B", headers=rep.headers)).json()
+    assert [i["name"] for i in listed["items"]] == ["Graded"]
+    refused = await client.patch(url, json={"need_intensity": "huge"}, headers=rep.headers)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "need_intensity"

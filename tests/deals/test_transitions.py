@@ -396,3 +396,32 @@ async def test_bid_is_recorded_only_while_bidding(client, conn, rep):
     deals = Deal.__table__
     stored = await conn.scalar(sa.select(deals.c.bid_amount).where(deals.c.id == deal_id))
     assert stored == Decimal("98000.50")
+
+
+async def test_a_terminated_contract_proves_neither_signature_nor_acceptance(
+    client, conn, rep, customer_id
+):
+    deal_id = await make_deal(conn, owner_id=rep.id, customer_id=customer_id, stage="negotiation")
+    quote = await add_quote(conn, deal_id, "accepted")
+    now = utcnow()
+    contract = await insert(
+        conn,
+        Contract,
+        title="C",
+        deal_id=deal_id,
+        amount=Decimal("1000.00"),
+        status="terminated",
+        signed_at=now,
+        accepted_at=now,
+        terminated_at=now,
+        **quote,
+    )
+    signed = await transition(client, rep, deal_id, to_stage="implementation")
+    assert codes(signed) == ["gate.contract_signed"]
+    await set_contract(conn, contract["id"], status="accepted", terminated_at=None)
+    assert (await transition(client, rep, deal_id, to_stage="implementation")).status_code == 200
+
+    await set_contract(conn, contract["id"], status="terminated", terminated_at=now)
+    assert codes(await transition(client, rep, deal_id, to_stage="won")) == [
+        "gate.delivery_accepted"
+    ]

@@ -529,3 +529,124 @@ async def test_expected_purchase_date_far_away_scores_no_timeline(client, rep):
     far = (date.today() + timedelta(days=400)).isoformat()
     body = (await post_lead(client, rep, owner_id=str(rep.id), expected_purchase_date=far)).json()
     assert body["score"] == 0
+
+
+# --- retries, duplicates on PATCH, partner keys, qualified_at ----------------------------
+
+
+async def test_a_retried_qualify_adds_the_evidence_once(client, conn, rep):
+    lead = await make_lead(conn, owner_id=rep.id, status="contacted")
+    body = {
+        "budget_confirmed": True,
+        "evidence": [{"who": "CFO Zhang", "what": "budget approved", "when": "2026-01-05T10:00Z"}],
+    }
+    headers = {**rep.headers, "Idempotency-Key": "qualify-1", "If-Match": '"1"'}
+    url = f"/api/v1/leads/{lead}/qualify"
+    first = await client.post(url, json=body, headers=headers)
+    again = await client.post(url, json=body, headers=headers)
+    assert first.status_code == again.status_code == 200, again.text
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    assert len(again.json()["qualification_evidence"]) == 1
+    stored = await client.get(f"/api/v1/leads/{lead}", headers=rep.headers)
+    assert (len(stored.json()["qualification_evidence"]), stored.json()["version"]) == (1, 2)
+    other = await client.post(url, json={**body, "need_confirmed": True}, headers=headers)
+    assert other.status_code == 422
+
+
+async def test_a_retried_status_change_replays(client, conn, rep):
+    lead = await make_lead(conn, owner_id=rep.id, status="contacted")
+    headers = {"Idempotency-Key": "park-1", "If-Match": '"1"'}
+    first = await change(client, rep, lead, "nurturing", **headers)
+    again = await change(client, rep, lead, "nurturing", **headers)
+    assert first.status_code == again.status_code == 200, again.text
+    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    count = sa.select(sa.func.count()).select_from(tasks_table)
+    assert (await conn.execute(count.where(tasks_table.c.related_id == lead))).scalar() == 1
+
+
+async def test_patching_in_a_duplicate_email_or_phone_is_409_unless_allowed(client, conn, rep):
+    existing = await make_lead(conn, owner_id=rep.id, email="wang@dup.cn")
+    customer = await make_customer(conn, owner_id=rep.id)
+    contact = await make_contact(conn, customer_id=customer, phone="010-8888-9999")
+    lead = await make_lead(conn, owner_id=rep.id, email="li@own.cn")
+    url = f"/api/v1/leads/{lead}"
+
+    refused = await client.patch(url, json={"email": "WANG@dup.cn"}, headers=rep.headers)
+    assert refused.status_code == 409
+    assert refused.json()["duplicates"] == [{"type": "lead", "id": str(existing), "field": "email"}]
+    unchanged = await client.get(url, headers=rep.headers)
+    assert (unchanged.json()["email"], unchanged.json()["version"]) == ("li@own.cn", 1)
+
+    allowed = await client.patch(
+        url, json={"email": "wang@dup.cn", "allow_duplicate": True}, headers=rep.headers
+    )
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.json()["duplicate_of"] == [
+        {"type": "lead", "id": str(existing), "field": "email"}
+    ]
+    # The email was accepted as a duplicate; a new phone is checked on its own.
+    phone = await client.patch(url, json={"phone": "+86 10 8888 9999"}, headers=rep.headers)
+    assert phone.status_code == 409
+    assert [d["field"] for d in phone.json()["duplicates"]] == ["phone"]
+    same = await client.patch(url, json={"email": " Wang@DUP.cn "}, headers=rep.headers)
+    assert same.status_code == 200, same.text
+    cleared = await client.patch(url, json={"email": None}, headers=rep.headers)
+    assert cleared.json()["duplicate_of"] == []
+    both = await client.patch(
+        url, json={"phone": "01088889999", "allow_duplicate": True}, headers=rep.headers
+    )
+    assert both.json()["duplicate_of"] == [
+        {"type": "contact", "id": str(contact), "field": "phone"}
+    ]
+
+
+async def test_a_partner_key_hears_which_fields_match_but_not_whose(client, conn, rep):
+    existing = await make_lead(conn, owner_id=rep.id, email="wang@dup.cn")
+    customer = await make_customer(conn, owner_id=rep.id)
+    contact = await make_contact(conn, customer_id=customer, phone="010-8888-9999")
+    key = await make_api_key(conn, scopes=["leads:write"])
+    body = {"email": "wang@dup.cn", "phone": "01088889999"}
+    refused = await post_lead(client, key, **body)
+    assert refused.status_code == 409
+    problem = refused.json()
+    assert sorted((e["code"], e["field"]) for e in problem["errors"]) == [
+        ("duplicate_lead", "email"),
+        ("duplicate_lead", "phone"),
+    ]
+    assert "duplicates" not in problem
+    assert str(existing) not in refused.text and str(contact) not in refused.text
+
+    created = await post_lead(client, key, allow_duplicate=True, **body)
+    assert created.status_code == 201, created.text
+    assert created.json()["duplicate_of"] == []  # it may read neither leads nor contacts
+    reader = await make_api_key(conn, scopes=["leads:write", "leads:read"])
+    fetched = await client.get(f"/api/v1/leads/{created.json()['id']}", headers=reader.headers)
+    assert fetched.json()["duplicate_of"] == [
+        {"type": "lead", "id": str(existing), "field": "email"}
+    ]
+    another = await make_lead(conn, owner_id=rep.id, email="zhao@dup.cn")
+    patched = await client.patch(
+        f"/api/v1/leads/{created.json()['id']}", json={"email": "zhao@dup.cn"}, headers=key.headers
+    )
+    assert patched.status_code == 409
+    assert [e["field"] for e in patched.json()["errors"]] == ["email"]
+    assert str(another) not in patched.text
+
+
+async def test_qualified_at_records_the_first_qualification_and_stays(client, conn, rep):
+    lead = await make_lead(conn, owner_id=rep.id, status="contacted")
+    before = utcnow()
+    first = (await change(client, rep, lead, "qualified")).json()
+    qualified_at = datetime.fromisoformat(first["qualified_at"])
+    assert before <= qualified_at <= utcnow()
+    nurtured = (await change(client, rep, lead, "nurturing")).json()
+    assert nurtured["qualified_at"] == first["qualified_at"]
+    again = (await change(client, rep, lead, "qualified")).json()
+    assert again["qualified_at"] == first["qualified_at"]
+    dropped = (await change(client, rep, lead, "disqualified", reason="went with a rival")).json()
+    assert (dropped["status"], dropped["qualified_at"]) == ("disqualified", first["qualified_at"])
+    refused = await client.patch(
+        f"/api/v1/leads/{lead}", json={"qualified_at": None}, headers=rep.headers
+    )
+    assert refused.status_code == 422

@@ -14,17 +14,8 @@ from alembic import command
 from app.core.db import create_engine
 from app.models import metadata
 from app.ops.migrations import alembic_config
+from tests.conftest import execute_autocommit
 from tests.conftest import test_settings as settings_for
-
-
-async def _execute_autocommit(url: str, statement: str) -> None:
-    engine = create_engine(settings_for(url), url)
-    try:
-        async with engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(sa.text(statement))
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture
@@ -36,11 +27,11 @@ async def empty_database(engine: AsyncEngine, tmp_path: Path) -> AsyncIterator[s
     url = engine.url
     name = f"{url.database}_mig_{uuid.uuid4().hex[:8]}"
     admin = url.render_as_string(hide_password=False)
-    await _execute_autocommit(admin, f'CREATE DATABASE "{name}"')
+    await execute_autocommit(admin, f'CREATE DATABASE "{name}"')
     try:
         yield make_url(admin).set(database=name).render_as_string(hide_password=False)
     finally:
-        await _execute_autocommit(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await execute_autocommit(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def _tables(url: str) -> set[str]:

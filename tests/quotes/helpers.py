@@ -74,3 +74,21 @@ def assert_shape(model: type[BaseModel], body: dict[str, Any]) -> None:
     schemathesis conformance check holds the API to)."""
     model.model_validate(body)
     assert set(body) == set(model.model_fields), set(body) ^ set(model.model_fields)
+
+
+async def make_prior_contract(
+    conn: Any, *, customer_id: uuid.UUID, owner_id: uuid.UUID, status: str
+) -> uuid.UUID:
+    """A contract of the customer on another deal, in `status`: what a renewal renews."""
+    from app.models import Contract
+    from tests.factories import make_contract_for, make_deal
+
+    deal = await make_deal(conn, owner_id=owner_id, customer_id=customer_id, stage="won")
+    contract_id = await make_contract_for(
+        conn, deal_id=deal, owner_id=owner_id, amount="5000.00", status=status
+    )
+    table = Contract.__table__  # type: ignore[attr-defined]
+    await conn.execute(
+        table.update().where(table.c.id == contract_id).values(customer_id=customer_id)
+    )
+    return contract_id

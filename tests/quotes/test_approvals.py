@@ -7,7 +7,7 @@ import pytest
 
 from app.core.clock import utcnow
 from app.core.enums import Role
-from app.models import QuoteLineItem, QuoteVersion, User
+from app.models import Deal, QuoteLineItem, QuoteVersion, User
 from app.quotes.schemas import ApprovalRead
 from tests.factories import make_customer, make_deal, make_quote, make_user
 from tests.quotes.helpers import act, advance, assert_shape, codes, create_quote, line
@@ -59,7 +59,7 @@ async def test_line_and_header_discounts_compose_before_authority_is_judged(clie
     quote = await create_quote(client, rep, deal_id, header="2.1", lines=[line(discount="3")])
     submitted = await advance(client, rep, quote, "submit")
     assert submitted["status"] == "pending_approval"
-    assert submitted["current_version"]["effective_discount_pct"].startswith("5.04")
+    assert submitted["current_version"]["effective_discount_pct"] == "5.04"
 
 
 async def test_manager_approves_what_the_rep_may_not(client, rep, manager, deal_id):
@@ -112,7 +112,7 @@ async def test_editing_an_approved_quote_voids_the_approval(client, rep, deal_id
     assert resubmitted["current_version"]["required_approver_role"] == "director"
     first = await client.get(f"/api/v1/quotes/{quote['id']}/versions/1", headers=rep.headers)
     assert first.json()["status"] == "superseded"
-    assert first.json()["header_discount_pct"].startswith("5.00")
+    assert first.json()["header_discount_pct"] == "5.00"
 
 
 async def test_a_title_change_keeps_the_approval(client, rep, deal_id):
@@ -274,9 +274,76 @@ async def test_approval_queue_puts_strategic_customers_first_then_oldest(
 async def test_approving_from_the_queue_uses_the_etag_it_shows(client, rep, manager, deal_id):
     quote = await advance(client, rep, await create_quote(client, rep, deal_id, "8"), "submit")
     (item,) = (await client.get("/api/v1/approvals", headers=manager.headers)).json()["items"]
-    assert item["version"] == quote["version"]
-    approved = await act(
-        client, manager, {"id": item["quote_id"], "version": item["version"]}, "approve"
+    assert (item["version"], item["etag"]) == (quote["version"], f'"{quote["version"]}"')
+    approved = await client.post(
+        f"/api/v1/quotes/{item['quote_id']}/approve",
+        headers={**manager.headers, "If-Match": item["etag"]},
     )
     assert approved.status_code == 200
     assert (await client.get("/api/v1/approvals", headers=manager.headers)).json()["items"] == []
+
+
+@pytest.mark.parametrize("if_match", [None, "*"])
+async def test_approving_needs_if_match(client, rep, manager, deal_id, if_match):
+    quote = await advance(client, rep, await create_quote(client, rep, deal_id, "8"), "submit")
+    headers = manager.headers | ({"If-Match": if_match} if if_match else {})
+    response = await client.post(f"/api/v1/quotes/{quote['id']}/approve", headers=headers)
+    assert response.status_code == 428
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [(e["code"], e["field"]) for e in response.json()["errors"]] == [
+        ("if_match_required", "If-Match")
+    ]
+    fetched = await client.get(f"/api/v1/quotes/{quote['id']}", headers=manager.headers)
+    assert fetched.json()["status"] == "pending_approval"
+
+
+async def test_an_approval_is_of_the_version_the_approver_reviewed(client, rep, manager, deal_id):
+    """The manager reviewed 6 %; the rep raised it to 10 % and resubmitted meanwhile."""
+    await advance(client, rep, await create_quote(client, rep, deal_id, "6"), "submit")
+    (reviewed,) = (await client.get("/api/v1/approvals", headers=manager.headers)).json()["items"]
+    edited = await client.patch(
+        f"/api/v1/quotes/{reviewed['quote_id']}",
+        json={"header_discount_pct": "10"},
+        headers={**rep.headers, "If-Match": reviewed["etag"]},
+    )
+    assert edited.status_code == 200, edited.text
+    resubmitted = await advance(client, rep, edited.json(), "submit")
+    assert resubmitted["current_version"]["number"] == 2
+
+    stale = await client.post(
+        f"/api/v1/quotes/{reviewed['quote_id']}/approve",
+        headers={**manager.headers, "If-Match": reviewed["etag"]},
+    )
+    assert stale.status_code == 412
+    current = await client.get(f"/api/v1/quotes/{reviewed['quote_id']}", headers=rep.headers)
+    assert current.json()["status"] == "pending_approval"
+    assert current.json()["current_version"]["approved_by"] is None
+
+
+@pytest.mark.parametrize("stage", ["won", "lost"])
+async def test_quotes_on_a_closed_deal_do_not_move_forward(
+    client, conn, rep, manager, customer_id, stage
+):
+    deal = await make_deal(conn, owner_id=rep.id, customer_id=customer_id, stage="proposal")
+    draft = await create_quote(client, rep, deal)
+    pending = await advance(client, rep, await create_quote(client, rep, deal, "8"), "submit")
+    approved = await advance(client, rep, await create_quote(client, rep, deal), "submit")
+    sent = await advance(client, rep, await create_quote(client, rep, deal), "submit", "send")
+    deals = Deal.__table__
+    await conn.execute(deals.update().where(deals.c.id == deal).values(stage=stage))
+
+    for actor, quote, action in (
+        (rep, draft, "submit"),
+        (manager, pending, "approve"),
+        (rep, approved, "send"),
+        (rep, sent, "accept"),
+    ):
+        response = await act(client, actor, quote, action)
+        assert response.status_code == 409, (action, response.text)
+        assert codes(response) == ["quote.deal_closed"]
+        assert stage in response.json()["detail"]
+    # Closing a quote stays possible: the customer's answer, the approver's refusal.
+    declined = await act(client, rep, sent, "reject", {"reason": "Went elsewhere"})
+    assert declined.status_code == 200
+    refused = await act(client, manager, pending, "reject", {"reason": "Deal is over"})
+    assert refused.status_code == 200

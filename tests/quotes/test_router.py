@@ -21,6 +21,7 @@ from tests.quotes.helpers import (
     codes,
     create_quote,
     line,
+    make_prior_contract,
     quote_body,
 )
 
@@ -42,6 +43,12 @@ async def test_create_computes_totals_in_decimal_and_round_trips(client, rep, de
     assert version["number"] == 1
     # 0.10 x 3 is 0.30 exactly, not 0.30000000000000004.
     assert [ln["line_net_total"] for ln in version["lines"]] == ["2700.00", "0.30"]
+    # Percentages read with two decimals, on every backend.
+    assert [ln["line_discount_pct"] for ln in version["lines"]] == ["10.00", "0.00"]
+    assert (version["header_discount_pct"], version["effective_discount_pct"]) == (
+        "10.00",
+        "19.00",
+    )
     assert version["list_total"] == "3000.30"
     assert version["subtotal"] == "2700.30"
     assert version["total"] == "2430.27"
@@ -69,14 +76,61 @@ async def test_client_totals_are_refused(client, rep, deal_id):
     assert response.json()["errors"][0]["field"] == "total"
 
 
-async def test_renewal_years_set_a_policy_discount_that_needs_no_approval(client, rep, deal_id):
+async def test_renewal_years_set_a_policy_discount_that_needs_no_approval(
+    client, conn, rep, deal_id, customer_id
+):
+    await make_prior_contract(conn, customer_id=customer_id, owner_id=rep.id, status="closed")
     quote = await create_quote(client, rep, deal_id, header="5", renewal_years=3)
     version = quote["current_version"]
     assert version["policy_discount_reason"] == "multi-year renewal 3y"
-    assert version["effective_discount_pct"].startswith("5.00")
+    assert (version["policy_discount_pct"], version["effective_discount_pct"]) == (
+        "15.00",
+        "5.00",
+    )
     assert version["total"] == "807.50"  # 1000 x 0.95 x 0.85
     submitted = await advance(client, rep, quote, "submit")
     assert submitted["status"] == "approved"
+
+
+async def test_a_new_customer_cannot_claim_a_renewal_discount(client, rep, deal_id):
+    """The bypass: 5 % header plus a made-up 3-year renewal is 19.25 % off, auto-approved."""
+    response = await client.post(
+        "/api/v1/quotes", json=quote_body(deal_id, "5", renewal_years=3), headers=rep.headers
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [(e["code"], e["field"]) for e in response.json()["errors"]] == [
+        ("quote.renewal_not_eligible", "renewal_years")
+    ]
+    listing = (await client.get(f"/api/v1/quotes?deal_id={deal_id}", headers=rep.headers)).json()
+    assert listing["items"] == []
+
+
+async def test_only_a_signed_standing_contract_on_another_deal_is_renewed(
+    client, conn, rep, deal_id, customer_id
+):
+    await make_prior_contract(conn, customer_id=customer_id, owner_id=rep.id, status="terminated")
+    await make_prior_contract(conn, customer_id=customer_id, owner_id=rep.id, status="approved")
+    refused = await client.post(
+        "/api/v1/quotes", json=quote_body(deal_id, renewal_years=2), headers=rep.headers
+    )
+    assert codes(refused) == ["quote.renewal_not_eligible"]
+
+    await make_prior_contract(conn, customer_id=customer_id, owner_id=rep.id, status="in_delivery")
+    quote = await create_quote(client, rep, deal_id, renewal_years=2)
+    assert quote["current_version"]["total"] == "900.00"
+
+
+async def test_editing_in_a_renewal_discount_is_checked_too(client, conn, rep, deal_id):
+    quote = await create_quote(client, rep, deal_id)
+    url = f"/api/v1/quotes/{quote['id']}"
+    headers = {**rep.headers, "If-Match": '"1"'}
+    refused = await client.patch(url, json={"renewal_years": 3}, headers=headers)
+    assert refused.status_code == 422
+    assert codes(refused) == ["quote.renewal_not_eligible"]
+    cleared = await client.patch(url, json={"renewal_years": None}, headers=headers)
+    assert cleared.status_code == 200
+    assert cleared.json()["current_version"]["total"] == "1000.00"
 
 
 async def test_bad_inputs_are_problems_not_500s(client, rep, deal_id):
@@ -94,7 +148,7 @@ async def test_bad_inputs_are_problems_not_500s(client, rep, deal_id):
         quote_body(deal_id, valid_until="2000-01-01"),
         quote_body(uuid.uuid4()),
         # Fits each field, but the total would not fit a money column.
-        quote_body(deal_id, lines=[line("9999999999999999.99", "99999999999.999")]),
+        quote_body(deal_id, lines=[line("9999999999999.99", "99999999999.999")]),
     ]
     for body in cases:
         response = await client.post("/api/v1/quotes", json=body, headers=rep.headers)

@@ -2,14 +2,17 @@
 
 Rep A's records (January to March 2026, monthly):
 - leads L1..L6: January has L1 (new), L2 (qualified), L3 (converted; created one second
-  before February); February has L4 (converted, created at midnight) and L6 (nurturing);
-  L5 was created one second before the period and never counts;
-- D1 goes development 01-05, initiation 01-15, proposal 02-01, back to initiation 02-10,
-  proposal again 02-20, bidding 03-01 (still there): proposal counts once, in February;
-- D2 opened in December (its development arrival is outside the period) and runs through
-  every stage to won on 03-01;
+  before February); February has L4 (converted, created at midnight) and L6 (qualified on
+  02-20, then sent back to nurturing: it still counts as qualified); L5 was created one
+  second before the period and never counts;
+- D1 (product Conveyor) goes development 01-05, initiation 01-15, proposal 02-01, back to
+  initiation 02-10, proposal again 02-20, bidding 03-01 (still there): proposal counts
+  once, in February;
+- D2 (a strategic customer's) opened in December (its development arrival is outside the
+  period) and runs through every stage to won on 03-01;
 - D3 opens 01-20 and is lost on 02-05;
-- D4 runs all stages in early February, is won 02-10 and reopened 03-05: not won.
+- D4 (product Conveyor) runs all stages in early February, is won 02-10 and reopened
+  03-05: it still counts as won, in February.
 Rep B (another team) has one lead and one deal in January that A never sees.
 """
 
@@ -18,6 +21,7 @@ import pytest
 from app.core.enums import Role
 from tests.factories import (
     make_api_key,
+    make_customer,
     make_deal,
     make_lead,
     make_stage_history,
@@ -63,6 +67,7 @@ async def world(conn, settings):  # type: ignore[no-untyped-def]
         lead[name] = await make_lead(
             conn, owner_id=rep.id, created_at=at(created), status=status, source=source,
             converted_at=converted_at,
+            **({"qualified_at": at("2026-02-20")} if name == "L6" else {}),
         )  # fmt: skip
     await make_lead(conn, owner_id=other.id, created_at=at("2026-01-15"), status="qualified")
     await _deal(
@@ -70,11 +75,15 @@ async def world(conn, settings):  # type: ignore[no-untyped-def]
         [("development", "2026-01-05"), ("initiation", "2026-01-15"),
          ("proposal", "2026-02-01"), ("initiation", "2026-02-10"),
          ("proposal", "2026-02-20"), ("bidding", "2026-03-01")],
-        lead_id=lead["L3"],
+        lead_id=lead["L3"], product="Conveyor",
     )  # fmt: skip
     d2_moves = list(zip(FULL_PATH, ["2025-12-20", "2026-01-04", "2026-01-10", "2026-01-20",
                                     "2026-02-01", "2026-02-11"], strict=True))  # fmt: skip
-    await _deal(conn, rep, [*d2_moves, ("won", "2026-03-01")], closed_at=at("2026-03-01"))
+    strategic = await make_customer(conn, owner_id=rep.id, tier="strategic")
+    await _deal(
+        conn, rep, [*d2_moves, ("won", "2026-03-01")], closed_at=at("2026-03-01"),
+        customer_id=strategic,
+    )  # fmt: skip
     await _deal(
         conn, rep, [("development", "2026-01-20"), ("lost", "2026-02-05")],
         closed_at=at("2026-02-05"),
@@ -82,6 +91,7 @@ async def world(conn, settings):  # type: ignore[no-untyped-def]
     d4_moves = [(s, f"2026-02-0{i + 1}") for i, s in enumerate(FULL_PATH)]
     await _deal(
         conn, rep, [*d4_moves, ("won", "2026-02-10"), ("implementation", "2026-03-05")],
+        product="Conveyor",
     )  # fmt: skip
     await _deal(conn, other, [("development", "2026-01-10")])
     return {"rep": rep, "manager": manager, "director": director, "other": other}
@@ -114,15 +124,15 @@ async def test_every_number_of_the_funnel_by_month(client, world):
     ]
     assert _figures(rows, period_start="2026-02-01") == [
         ("leads", 2, None, None, None),
-        ("qualified", 1, "50.00", 1, None),
-        ("converted", 1, "100.00", 0, None),
+        ("qualified", 2, "100.00", 0, None),
+        ("converted", 1, "50.00", 1, None),
         ("development", 1, "100.00", 0, "1.00"),
         ("initiation", 1, "100.00", 0, "1.00"),
         ("proposal", 2, "200.00", -1, "9.50"),
         ("bidding", 1, "50.00", 1, "1.00"),
         ("negotiation", 2, "200.00", -1, "5.50"),
         ("implementation", 2, "100.00", 0, "18.00"),
-        ("won", 0, "0.00", 2, None),
+        ("won", 1, "50.00", 1, None),
     ]
     assert _figures(rows, period_start="2026-03-01") == [
         ("leads", 0, None, None, None),
@@ -138,15 +148,15 @@ async def test_every_number_of_the_funnel_by_month(client, world):
     ]
     assert _figures(body["totals"]) == [
         ("leads", 5, None, None, None),
-        ("qualified", 3, "60.00", 2, None),
-        ("converted", 2, "66.67", 1, None),
+        ("qualified", 4, "80.00", 1, None),
+        ("converted", 2, "50.00", 2, None),
         ("development", 3, "150.00", -1, "10.00"),
         ("initiation", 3, "100.00", 0, "6.00"),
         ("proposal", 3, "100.00", 0, "10.00"),
         ("bidding", 3, "100.00", 0, "6.50"),
         ("negotiation", 2, "66.67", 1, "5.50"),
         ("implementation", 2, "100.00", 0, "18.00"),
-        ("won", 1, "50.00", 1, None),
+        ("won", 2, "100.00", 0, None),
     ]
 
 
@@ -171,10 +181,35 @@ async def test_channel_filter_follows_deals_back_to_their_lead(client, world):
     body = await report(client, "funnel", world["rep"], channel="trade_show", **PERIOD)
     # L3 and L6 are trade-show leads in the period; only D1 was converted from one.
     assert [(t["step"], t["count"]) for t in body["totals"]] == [
-        ("leads", 2), ("qualified", 1), ("converted", 1), ("development", 1),
+        ("leads", 2), ("qualified", 2), ("converted", 1), ("development", 1),
         ("initiation", 1), ("proposal", 1), ("bidding", 1), ("negotiation", 0),
         ("implementation", 0), ("won", 0),
     ]  # fmt: skip
+
+
+async def test_product_and_tier_narrow_the_deal_steps_only(client, world):
+    # D1 and D4 are Conveyor deals: D1 reached bidding, D4 every stage and won.
+    conveyor = await report(client, "funnel", world["rep"], product="Conveyor", **PERIOD)
+    assert [t["count"] for t in conveyor["totals"]] == [5, 4, 2, 2, 2, 2, 2, 1, 1, 1]
+    # D2 is the strategic customer's: it arrived at development in December.
+    strategic = await report(client, "funnel", world["rep"], tier="strategic", **PERIOD)
+    assert [t["count"] for t in strategic["totals"]] == [5, 4, 2, 0, 1, 1, 1, 1, 1, 1]
+    nothing = await report(client, "funnel", world["rep"], product="Press", **PERIOD)
+    assert [t["count"] for t in nothing["totals"]] == [5, 4, 2, 0, 0, 0, 0, 0, 0, 0]
+
+
+async def test_a_deal_won_twice_counts_once_where_it_was_first_won(client, conn, world):
+    rep = world["rep"]
+    moves = [(s, f"2026-01-0{i + 1}") for i, s in enumerate(FULL_PATH)]
+    await _deal(
+        conn, rep, [*moves, ("won", "2026-01-10"), ("implementation", "2026-01-20"),
+                    ("won", "2026-02-25")], closed_at=at("2026-02-25"), product="Twice",
+    )  # fmt: skip
+    body = await report(client, "funnel", rep, product="Twice", **PERIOD)
+    assert dict(pick(body["rows"], "period_start", "count", step="won")) == {
+        "2026-01-01": 1, "2026-02-01": 0, "2026-03-01": 0,
+    }  # fmt: skip
+    assert pick(body["totals"], "count", "median_days_in_stage", step="won") == [(1, None)]
 
 
 async def test_quarter_and_week_buckets(client, world):
@@ -216,3 +251,23 @@ async def test_buckets_are_utc_whatever_the_session_time_zone(client, conn, back
     body = await report(client, "funnel", world["rep"], **PERIOD)
     leads = dict(pick(body["rows"], "period_start", "count", step="leads"))
     assert leads == {"2026-01-01": 3, "2026-02-01": 2, "2026-03-01": 0}
+
+
+async def test_a_lead_qualified_then_nurtured_through_the_api_counts_as_qualified(
+    client, conn, settings
+):
+    rep = await make_user(conn, settings, role=Role.rep)
+    lead = await make_lead(conn, owner_id=rep.id, status="contacted")
+    for status in ("qualified", "nurturing"):
+        moved = await client.post(
+            f"/api/v1/leads/{lead}/status", json={"status": status}, headers=rep.headers
+        )
+        assert moved.status_code == 200, moved.text
+    created = moved.json()["created_at"][:10]
+    next_year = f"{int(created[:4]) + 1}-01-01"
+    body = await report(
+        client, "funnel", rep, grouping="year", **{"from": created, "to": next_year}
+    )
+    assert [(t["step"], t["count"]) for t in body["totals"][:3]] == [
+        ("leads", 1), ("qualified", 1), ("converted", 0),
+    ]  # fmt: skip

@@ -2,14 +2,16 @@
 
 import csv
 import io
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
 
 from app.core.enums import Role
 from app.reports.export import wants_csv
-from tests.factories import make_deal, make_user
-from tests.reports.helpers import at, report
+from app.reports.periods import Grouping, Period
+from tests.factories import make_deal, make_lead, make_user
+from tests.reports.helpers import at, pick, report
 
 REPORTS = ["funnel", "sales", "sales/forecast", "channels", "customer-mix", "service"]
 
@@ -63,12 +65,35 @@ async def test_filters_are_typed(client, director):
         ("sales", {"owner_id": "nobody"}),
         ("funnel", {"channel": "tv"}),
         ("service", {"type": "outage"}),
-        ("funnel", {"product": "x"}),  # the funnel has no product filter
+        ("funnel", {"tier": "gold"}),
+        ("customer-mix", {"product": "x"}),  # revenue and activities have no product
     ]:
         response = await client.get(
             f"/api/v1/reports/{path}", params={**base, **params}, headers=director.headers
         )
         assert response.status_code in (400, 422), (path, params, response.text)
+
+
+@pytest.mark.parametrize("grouping", list(Grouping))
+@pytest.mark.parametrize(
+    ("first", "last"), [(date(1, 1, 1), date(1, 12, 31)), (date(9999, 1, 1), date(9999, 12, 31))]
+)
+async def test_every_report_and_grouping_at_the_ends_of_the_calendar(
+    client, conn, director, grouping, first, last
+):
+    day = datetime.combine(last - timedelta(days=1), time(12), UTC)
+    await make_lead(conn, owner_id=director.id, created_at=day)
+    await make_deal(conn, owner_id=director.id, stage="won", closed_at=day, amount=Decimal("10.00"))
+    params = {"from": first.isoformat(), "to": last.isoformat(), "grouping": grouping.value}
+    buckets = [b.isoformat() for b in Period.checked(first, last, grouping).buckets()]
+    for path in REPORTS:
+        body = await report(client, path, director, **params)
+        assert sorted({r["period_start"] for r in body["rows"]}) == buckets, path
+    funnel = await report(client, "funnel", director, **params)
+    assert pick(funnel["totals"], "count", step="leads") == [(1,)]
+    assert pick(funnel["rows"], "period_start", step="leads", count=1) == [(buckets[-1],)]
+    sales = await report(client, "sales", director, **params)
+    assert pick(sales["totals"], "won_count", "won_amount") == [(1, "10.00")]
 
 
 async def test_csv_is_the_rows_with_a_header_line(client, conn, director):

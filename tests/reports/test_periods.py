@@ -42,3 +42,25 @@ def test_three_years_at_most_and_to_after_from():
     with pytest.raises(InvalidInput):
         Period.checked(date(2026, 1, 1), date(2026, 1, 1), Grouping.day)
     assert Period.checked(date(9998, 1, 1), date(9999, 12, 31), Grouping.year)
+
+
+@pytest.mark.parametrize(
+    ("grouping", "first", "last", "count"),
+    [
+        (Grouping.day, date(9999, 1, 1), date(9999, 12, 30), 364),
+        (Grouping.week, date(9998, 12, 28), date(9999, 12, 27), 53),
+        (Grouping.month, date(9999, 1, 1), date(9999, 12, 1), 12),
+        (Grouping.quarter, date(9999, 1, 1), date(9999, 10, 1), 4),
+        (Grouping.year, date(9999, 1, 1), date(9999, 1, 1), 1),
+    ],
+)
+def test_buckets_end_at_the_last_day_of_the_calendar(grouping, first, last, count):
+    buckets = Period.checked(date(9999, 1, 1), date(9999, 12, 31), grouping).buckets()
+    assert (buckets[0], buckets[-1], len(buckets)) == (first, last, count)
+
+
+@pytest.mark.parametrize("grouping", list(Grouping))
+def test_the_first_year_of_the_calendar_has_its_buckets(grouping):
+    buckets = Period.checked(date(1, 1, 1), date(1, 12, 31), grouping).buckets()
+    assert buckets[0] == date(1, 1, 1)  # 1 January of year 1 was a Monday
+    assert buckets[-1] == bucket_start(date(1, 12, 30), grouping)

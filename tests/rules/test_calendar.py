@@ -1,8 +1,11 @@
 """Business-hours arithmetic: window edges, lunch breaks, weekends, holidays and DST."""
 
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.rules.calendar import (
     TWENTY_FOUR_SEVEN,
@@ -12,6 +15,7 @@ from app.rules.calendar import (
     add_business_time,
     business_hours,
     business_time_between,
+    open_intervals,
 )
 
 BERLIN_OFFICE = business_hours(
@@ -170,3 +174,140 @@ def test_unsound_calendars_are_refused(changes: dict[str, object], message: str)
 def test_window_must_end_after_it_starts() -> None:
     with pytest.raises(ValueError, match="end after it starts"):
         WorkingWindow(start=time(12), end=time(9))
+
+
+# --- wall times the clock skips or repeats -------------------------------------------------
+
+
+def sunday_windows(zone: str, *windows: tuple[time, time]) -> BusinessCalendar:
+    return business_hours(
+        name=f"sunday-{zone}",
+        version=f"sunday-{zone}-v1",
+        time_zone=zone,
+        windows=windows,
+        days=(Weekday.sunday,),
+    )
+
+
+def intervals_until(calendar: BusinessCalendar, since: datetime, until: datetime) -> list:
+    found = []
+    for opens, closes in open_intervals(calendar, since):
+        if opens >= until:
+            return found
+        found.append((opens, closes))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+# Berlin springs forward on 30 March 2025: 02:00 CET jumps to 03:00 CEST (01:00Z).
+BERLIN_ACROSS_THE_GAP = sunday_windows("Europe/Berlin", (time(0), time(2, 30)), (time(3), time(8)))
+
+
+def test_a_window_ending_in_the_spring_forward_gap_ends_when_the_gap_ends() -> None:
+    night = (utc(2025, 3, 29, 23), utc(2025, 3, 30, 6))  # 00:00 CET to 08:00 CEST
+    assert intervals_until(BERLIN_ACROSS_THE_GAP, *night) == [
+        (utc(2025, 3, 29, 23), utc(2025, 3, 30, 1)),
+        (utc(2025, 3, 30, 1), utc(2025, 3, 30, 6)),
+    ]
+    assert business_time_between(*night, BERLIN_ACROSS_THE_GAP) == hours(7)
+    assert add_business_time(night[0], hours(6), BERLIN_ACROSS_THE_GAP) == utc(2025, 3, 30, 5)
+
+
+def test_a_window_opening_in_the_gap_opens_when_the_gap_ends() -> None:
+    calendar = sunday_windows("Europe/Berlin", (time(2, 30), time(4)))
+    since = utc(2025, 3, 29, 12)
+    assert intervals_until(calendar, since, utc(2025, 3, 31)) == [
+        (utc(2025, 3, 30, 1), utc(2025, 3, 30, 2))
+    ]
+
+
+def test_a_window_inside_the_gap_has_no_working_time() -> None:
+    swallowed = sunday_windows("Europe/Berlin", (time(2, 10), time(2, 40)), (time(9), time(10)))
+    since = utc(2025, 3, 29, 12)
+    assert add_business_time(since, hours(1), swallowed) == utc(2025, 3, 30, 8)
+
+
+def test_new_york_spring_forward_gap() -> None:
+    # 9 March 2025: 02:00 EST jumps to 03:00 EDT (07:00Z).
+    calendar = sunday_windows("America/New_York", (time(0), time(2, 30)), (time(3), time(8)))
+    night = (utc(2025, 3, 9, 5), utc(2025, 3, 9, 12))
+    assert business_time_between(*night, calendar) == hours(7)
+    assert add_business_time(night[0], hours(2), calendar) == utc(2025, 3, 9, 7)
+    assert add_business_time(night[0], hours(2.5), calendar) == utc(2025, 3, 9, 7, 30)
+
+
+def test_a_wall_time_repeated_at_fall_back_is_its_first_occurrence() -> None:
+    # 26 October 2025: 03:00 CEST falls back to 02:00 CET (01:00Z); 02:30 happens twice.
+    calendar = sunday_windows("Europe/Berlin", (time(0), time(2, 30)), (time(2, 30), time(5)))
+    night = (utc(2025, 10, 25, 22), utc(2025, 10, 26, 4))  # 00:00 CEST to 05:00 CET
+    assert intervals_until(calendar, *night) == [
+        (utc(2025, 10, 25, 22), utc(2025, 10, 26, 0, 30)),
+        (utc(2025, 10, 26, 0, 30), utc(2025, 10, 26, 4)),
+    ]
+    # Five hours on the wall, six real ones: the repeated hour is worked once, and counts.
+    assert business_time_between(*night, calendar) == hours(6)
+    assert add_business_time(night[0], hours(3), calendar) == utc(2025, 10, 26, 1)
+
+
+# Zones with a DST change at 02:00 (Europe, the US), at midnight (Santiago), in the
+# southern hemisphere (Sydney), by half an hour (Lord Howe), and none (Kolkata).
+ZONES = (
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Santiago",
+    "Australia/Sydney",
+    "Australia/Lord_Howe",
+    "Asia/Kolkata",
+)
+DST_DATES = (
+    date(2025, 3, 9),
+    date(2025, 3, 30),
+    date(2025, 4, 6),
+    date(2025, 9, 7),
+    date(2025, 10, 5),
+    date(2025, 10, 26),
+    date(2025, 11, 2),
+)
+# Windows that begin, end or lie in the gap and fold hours of these zones (midnight,
+# 02:00-02:30, 02:00-03:00), and one up to midnight.
+NIGHT_SHIFTS = (
+    (time(0), time(0, 30)),
+    (time(1), time(2, 15)),
+    (time(2, 30), time(2, 45)),
+    (time(3), time(4)),
+    (time(8), time(12)),
+    (time(22), time(0)),
+)
+
+
+@st.composite
+def clock_cases(draw: st.DrawFn) -> tuple[BusinessCalendar, datetime, timedelta]:
+    zone = draw(st.sampled_from(ZONES))
+    calendar = business_hours(
+        name="shifts",
+        version=f"shifts-{zone}",
+        time_zone=zone,
+        windows=NIGHT_SHIFTS,
+        days=tuple(Weekday),
+    )
+    day = draw(st.sampled_from(DST_DATES))
+    start = datetime.combine(day, time(), tzinfo=UTC) + draw(
+        st.timedeltas(min_value=timedelta(hours=-30), max_value=timedelta(hours=30))
+    )
+    duration = draw(st.timedeltas(min_value=timedelta(0), max_value=timedelta(hours=40)))
+    return calendar, start, duration
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(clock_cases())
+def test_add_and_between_are_inverse_across_dst_changes(
+    case: tuple[BusinessCalendar, datetime, timedelta],
+) -> None:
+    calendar, start, duration = case
+    end = add_business_time(start, duration, calendar)
+    assert business_time_between(start, end, calendar) == duration
+    # Working time never counts twice: never more of it than real time, and the intervals
+    # are ordered and disjoint.
+    assert end - start >= duration
+    intervals = intervals_until(calendar, start, end + hours(48))
+    for (_, closes), (opens, _) in pairwise(intervals):
+        assert closes <= opens

@@ -20,6 +20,7 @@ from app.rules.customers import (
     compute_tier,
     days_since,
     health_warnings,
+    monetary_note,
     reminders,
     renewal_due,
     renewal_opens_at,
@@ -220,6 +221,41 @@ def test_tier_reason_names_the_rfm_scores():
 )
 def test_grade_by_need_intensity_and_purchasing_power(need, power, grade):
     assert compute_grade(need, power) is grade
+
+
+@pytest.mark.parametrize(
+    ("need", "power"), [(None, RatingLevel.high), (RatingLevel.low, None), (None, None)]
+)
+def test_no_grade_until_both_are_judged(need, power):
+    assert compute_grade(need, power) is None
+
+
+# --- revenue in other currencies ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("count", "currency", "note"),
+    [
+        (0, None, ""),
+        (1, "USD", " (CNY; 1 USD deal not counted)"),
+        (2, "USD", " (CNY; 2 USD deals not counted)"),
+        (1, None, " (CNY; 1 deal in other currencies not counted)"),
+        (3, None, " (CNY; 3 deals in other currencies not counted)"),
+    ],
+)
+def test_the_reason_says_what_m_left_out(count, currency, note):
+    history = PurchaseHistory(other_currency_deals_12m=count, other_currency=currency)
+    assert monetary_note(history, POLICY) == note
+    decision = compute_tier(history, NOW, POLICY)
+    assert decision.reasons[0].endswith(f"(R=1 F=1 M=1{note})")
+
+
+def test_base_currency_is_a_currency_code():
+    assert CustomerPolicy().base_currency == "CNY"
+    assert CustomerPolicy(base_currency="EUR").base_currency == "EUR"
+    for bad in ("cny", "EURO", ""):
+        with pytest.raises(ValidationError):
+            CustomerPolicy(base_currency=bad)
 
 
 # --- lifecycle ---------------------------------------------------------------------------

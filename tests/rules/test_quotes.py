@@ -4,7 +4,7 @@ from uuid import uuid4
 
 import pytest
 
-from app.core.enums import CustomerTier, QuoteStatus, Role
+from app.core.enums import ContractStatus, CustomerTier, DealStage, QuoteStatus, Role
 from app.rules.common import GateResult
 from app.rules.quotes import (
     QuoteAction,
@@ -15,6 +15,7 @@ from app.rules.quotes import (
     can_approve,
     check_approval_binding,
     check_quote_action,
+    check_renewal_eligibility,
     compute_totals,
     decide_submission,
     default_valid_until,
@@ -188,6 +189,13 @@ def test_director_cannot_approve_above_fifteen_percent() -> None:
     assert result.codes == ("discount.above_ceiling",)
 
 
+def test_discounts_read_with_two_decimals_in_messages() -> None:
+    (ceiling,) = can_approve(Role.director, OTHER, AUTHOR, D("15.5"), POLICY).unmet
+    assert ceiling.message.startswith("A 15.50 % discount is above 15.00 %")
+    (limit,) = can_approve(Role.manager, OTHER, AUTHOR, D(11), POLICY).unmet
+    assert limit.message == "A manager may not approve a 11.00 % discount."
+
+
 @pytest.mark.parametrize("role", [Role.admin, Role.support_agent])
 def test_roles_outside_the_sales_hierarchy_cannot_approve(role: Role) -> None:
     result = can_approve(role, OTHER, AUTHOR, D("1.00"), POLICY)
@@ -213,6 +221,43 @@ def test_strategic_customers_go_first_in_the_approval_queue() -> None:
 @pytest.mark.parametrize(("years", "pct"), [(1, "0"), (2, "10"), (3, "15"), (4, "15"), (10, "15")])
 def test_multi_year_renewal_discount(years: int, pct: str) -> None:
     assert renewal_policy_discount_pct(years, POLICY) == D(pct)
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        ContractStatus.signed,
+        ContractStatus.in_delivery,
+        ContractStatus.delivered,
+        ContractStatus.accepted,
+        ContractStatus.closed,
+    ],
+)
+def test_a_signed_contract_running_or_ended_makes_a_renewal(status: ContractStatus) -> None:
+    assert check_renewal_eligibility(3, [ContractStatus.terminated, status]).ok
+
+
+@pytest.mark.parametrize(
+    "statuses",
+    [
+        [],
+        [ContractStatus.terminated],
+        [ContractStatus.draft, ContractStatus.in_review, ContractStatus.approved],
+    ],
+)
+def test_nothing_signed_and_standing_means_no_renewal_discount(
+    statuses: list[ContractStatus],
+) -> None:
+    result = check_renewal_eligibility(2, statuses)
+    assert [(c.code, c.field) for c in result.unmet] == [
+        ("quote.renewal_not_eligible", "renewal_years")
+    ]
+    # Even a one-year "renewal" with no discount is refused: it renews nothing.
+    assert not check_renewal_eligibility(1, statuses).ok
+
+
+def test_a_quote_without_renewal_years_needs_no_prior_contract() -> None:
+    assert check_renewal_eligibility(None, []).ok
 
 
 def test_renewal_of_zero_years_is_invalid() -> None:
@@ -338,6 +383,40 @@ def test_unapproved_quote_cannot_be_sent() -> None:
 def test_wrong_state_and_passed_validity_are_reported_together() -> None:
     result = check(QuoteStatus.draft, QuoteAction.accept, FIRST_INVALID_SECOND)
     assert result.codes == ("quote.action_not_allowed", "quote.validity_passed")
+
+
+@pytest.mark.parametrize("stage", [DealStage.won, DealStage.lost])
+@pytest.mark.parametrize(
+    ("status", "action"),
+    [
+        (QuoteStatus.draft, QuoteAction.submit),
+        (QuoteStatus.pending_approval, QuoteAction.approve),
+        (QuoteStatus.approved, QuoteAction.send),
+        (QuoteStatus.sent, QuoteAction.accept),
+    ],
+)
+def test_a_closed_deal_stops_its_quotes_moving_forward(
+    stage: DealStage, status: QuoteStatus, action: QuoteAction
+) -> None:
+    result = check_quote_action(
+        status, action, now=NOW_VALID, valid_until=VALID_UNTIL, deal_stage=stage
+    )
+    assert [(c.code, c.field) for c in result.unmet] == [("quote.deal_closed", "deal_id")]
+    assert stage in result.unmet[0].message
+    open_deal = check_quote_action(
+        status, action, now=NOW_VALID, valid_until=VALID_UNTIL, deal_stage=DealStage.bidding
+    )
+    assert open_deal.ok
+
+
+def test_a_closed_deal_still_lets_its_quotes_be_rejected_or_expired() -> None:
+    sent = allowed_quote_actions(
+        QuoteStatus.sent,
+        now=FIRST_INVALID_SECOND,
+        valid_until=VALID_UNTIL,
+        deal_stage=DealStage.lost,
+    )
+    assert set(sent) == {QuoteAction.reject, QuoteAction.expire, QuoteAction.supersede}
 
 
 def test_accepted_quote_is_final() -> None:

@@ -39,7 +39,9 @@ from app.rules.sla import (
     first_response_counts,
     first_response_event,
     needs_at_risk_warning,
+    next_sweep_at,
     settle_clock,
+    status_at,
     validate_reported_at,
 )
 
@@ -424,6 +426,17 @@ def test_a_past_reported_at_starts_the_clocks_there() -> None:
     ]
 
 
+def test_a_reported_at_is_refused_once_older_than_the_policy_allows() -> None:
+    now = utc(2025, 6, 2, 12)
+    assert DEFAULT_SLA_POLICY_SET.max_reported_age == timedelta(days=90)
+    assert validate_reported_at(now - timedelta(days=90), now) == []
+    [check] = validate_reported_at(now - timedelta(days=90, microseconds=1), now)
+    assert (check.code, check.field) == ("reported_at_too_old", "reported_at")
+    [ancient] = validate_reported_at(datetime(1, 1, 1, tzinfo=UTC), now)
+    assert ancient.code == "reported_at_too_old"
+    assert validate_reported_at(now - timedelta(days=8), now, timedelta(days=7)) != []
+
+
 def test_a_future_reported_at_is_invalid() -> None:
     now = utc(2025, 6, 2, 12)
     assert validate_reported_at(now, now) == []
@@ -486,6 +499,76 @@ def test_overall_status_is_the_worst_clock_and_next_due_is_the_earliest_running(
     assert (done.sla_status, done.next_due_at) == (SlaStatus.met, None)
     late_answer = resolve(respond(STARTED, after(hours=2)), after(hours=3))
     assert snapshot(late_answer, after(hours=4)).sla_status is SlaStatus.breached
+
+
+def sweep_at(events: list[SlaEvent], now: datetime) -> datetime | None:
+    """What a sweep at `now` records, then when the next one has something to do."""
+    clocks = snapshot(events, now)
+    reached = [*due_breaches(clocks, now), *needs_at_risk_warning(clocks, events, now)]
+    return next_sweep_at(clocks, reached)
+
+
+def test_the_next_sweep_is_due_at_the_next_unrecorded_warning_or_breach() -> None:
+    assert sweep_at(STARTED, T0) == after(minutes=45)  # the first response turns at risk
+    # Warned at 45 min: next, its breach at 1 h.
+    assert sweep_at(STARTED, after(minutes=45)) == after(hours=1)
+    # Breached on record: nothing for that clock again, the resolution warning is next.
+    assert sweep_at(STARTED, after(hours=1)) == after(hours=36)
+    warned = [*STARTED, event(K.at_risk, after(minutes=45), clock=FR)]
+    assert sweep_at(warned, after(minutes=50)) == after(hours=1)
+    breached = [*warned, event(K.breached, after(hours=1), clock=FR)]
+    assert sweep_at(breached, after(hours=2)) == after(hours=36)
+    # Answered and waiting on the customer: no clock runs, nothing is pending.
+    waiting = [*respond(STARTED, after(minutes=5)), event(K.paused, after(minutes=6))]
+    assert sweep_at(waiting, after(minutes=6)) is None
+    assert (
+        sweep_at(resolve(respond(STARTED, after(minutes=5)), after(hours=1)), after(hours=1))
+        is None
+    )
+
+
+def test_a_business_hours_clock_is_swept_at_its_real_at_risk_instant() -> None:
+    # Opened Friday 17:30 in Berlin, half an hour before closing: of the 45 business
+    # minutes to at risk, 30 pass on Friday and 15 on Monday, so its warning falls due on
+    # Monday 09:15, not 15 minutes before its due time in real time.
+    friday_17_30 = utc(2025, 6, 6, 15, 30)
+    events = [event(K.started, friday_17_30, OFFICE_POLICY, OFFICE)]
+    monday_9_15 = utc(2025, 6, 9, 7, 15)
+    clocks = snapshot(events, friday_17_30)
+    assert (clocks.at_risk_at, clocks.next_due_at) == (monday_9_15, utc(2025, 6, 9, 7, 30))
+    assert sweep_at(events, friday_17_30) == monday_9_15
+
+
+@pytest.mark.parametrize(
+    ("stored", "now", "read"),
+    [
+        (SlaStatus.on_track, after(minutes=44, seconds=59), SlaStatus.on_track),
+        (SlaStatus.on_track, after(minutes=45), SlaStatus.at_risk),
+        (SlaStatus.at_risk, after(minutes=59, seconds=59), SlaStatus.at_risk),
+        (SlaStatus.on_track, after(hours=1), SlaStatus.breached),
+        (SlaStatus.at_risk, after(hours=1), SlaStatus.breached),
+        (SlaStatus.breached, after(minutes=1), SlaStatus.breached),
+    ],
+)
+def test_a_stored_status_reads_at_risk_then_breached_as_its_instants_pass(
+    stored: SlaStatus, now: datetime, read: SlaStatus
+) -> None:
+    instants = {"at_risk_at": after(minutes=45), "next_due_at": after(hours=1)}
+    assert status_at(stored, instants, now) is read
+
+
+def test_a_stored_status_with_nothing_running_stays_as_stored() -> None:
+    nothing = {"at_risk_at": None, "next_due_at": None}
+    for stored in SlaStatus:
+        assert status_at(stored, nothing, after(days=30)) is stored
+
+
+def test_the_stored_instants_read_as_the_replayed_status_at_every_moment() -> None:
+    written = snapshot(STARTED, T0)
+    instants = {"at_risk_at": written.at_risk_at, "next_due_at": written.next_due_at}
+    for minutes in (0, 44, 45, 59, 60, 61, 60 * 40):
+        now = after(minutes=minutes)
+        assert status_at(written.sla_status, instants, now) is snapshot(STARTED, now).sla_status
 
 
 # --- recomputation and audit -----------------------------------------------------------------

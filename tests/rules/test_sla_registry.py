@@ -40,8 +40,6 @@ def test_the_default_registry_is_the_default_policy_set_on_24x7() -> None:
         DEFAULT_SLA_POLICY
     )
     assert registry.calendar_for(DEFAULT_SLA_POLICY) is TWENTY_FOUR_SEVEN
-    # 25 % of the longest target, 48 h: the earliest any clock turns at risk before due.
-    assert registry.warning_horizon() == timedelta(hours=12)
 
 
 def test_a_retired_policy_still_replays_and_new_events_use_the_versions_in_force() -> None:

@@ -161,6 +161,23 @@ def test_single_duty_events(event, kind):
     assert kinds(event) == [kind]
 
 
+def test_each_touch_of_a_parked_lead_starts_a_new_cycle_with_its_own_key():
+    parked = datetime(2025, 1, 5, 9, 0, tzinfo=UTC)
+    touched = datetime(2025, 2, 10, 17, 30, tzinfo=UTC)
+    [first] = tasks_for_event(TriggerEvent.lead_parked, "lead", parked, POLICY)
+    [second] = tasks_for_event(TriggerEvent.lead_touched, "lead", touched, POLICY)
+    [same_day] = tasks_for_event(
+        TriggerEvent.lead_touched, "lead", touched + timedelta(hours=2), POLICY
+    )
+    assert (first.kind, second.kind) == (TaskKind.nurture_touch, TaskKind.nurture_touch)
+    assert second.due_at == touched + timedelta(days=90)
+    assert (first.dedupe_key, second.dedupe_key) == (
+        "nurture_touch:lead:2025-01-05",
+        "nurture_touch:lead:2025-02-10",
+    )
+    assert same_day.dedupe_key == second.dedupe_key  # one task per cycle (UTC day)
+
+
 def test_dormant_reactivation_is_keyed_on_the_dormancy_episode():
     last_purchase = datetime(2025, 1, 5, 16, 0, tzinfo=UTC)
     [task] = tasks_for_event(TriggerEvent.customer_dormant, "cust", last_purchase, POLICY)

@@ -4,9 +4,8 @@ import pytest
 
 from app.core.clock import utcnow
 from app.core.enums import Role
-from app.models import Team
-from tests.factories import make_customer, make_team, make_user
-from tests.tickets.helpers import Desk, FrozenClock
+from tests.factories import make_customer, make_user
+from tests.tickets.helpers import Desk, FrozenClock, make_managed_team
 
 
 @pytest.fixture
@@ -18,11 +17,7 @@ def frozen(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
 
 @pytest.fixture
 async def desk(conn, settings) -> Desk:  # type: ignore[no-untyped-def]
-    team = await make_team(conn)
-    manager = await make_user(conn, settings, role=Role.manager, team_id=team)
-    await conn.execute(
-        Team.__table__.update().where(Team.__table__.c.id == team).values(manager_id=manager.id)  # type: ignore[attr-defined]
-    )
+    team, manager = await make_managed_team(conn, settings)
     agent = await make_user(conn, settings, role=Role.support_agent, team_id=team)
     rep = await make_user(conn, settings, role=Role.rep)
     customer_id = await make_customer(conn, owner_id=rep.id)

@@ -6,8 +6,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.factories import Actor
+from app.core.config import Settings
+from app.core.enums import Role
+from app.models import AuditEntry, Team
+from tests.factories import Actor, make_team, make_user
 
 
 class FrozenClock:
@@ -70,3 +75,23 @@ async def act(
 
 def instant(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+async def audit_actions(conn: AsyncConnection, ticket: dict[str, Any]) -> list[str]:
+    """The audit trail of one ticket, oldest first."""
+    audit = AuditEntry.__table__  # type: ignore[attr-defined]
+    statement = (
+        sa.select(audit.c.action)
+        .where(audit.c.entity_id == uuid.UUID(ticket["id"]))
+        .order_by(audit.c.at, audit.c.id)
+    )
+    return list((await conn.execute(statement)).scalars())
+
+
+async def make_managed_team(conn: AsyncConnection, settings: Settings) -> tuple[uuid.UUID, Actor]:
+    """A team and its (active) manager."""
+    team = await make_team(conn)
+    manager = await make_user(conn, settings, role=Role.manager, team_id=team)
+    teams = Team.__table__  # type: ignore[attr-defined]
+    await conn.execute(teams.update().where(teams.c.id == team).values(manager_id=manager.id))
+    return team, manager

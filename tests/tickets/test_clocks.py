@@ -1,14 +1,14 @@
 """SLA clocks through the API, to the second: boundaries, pauses, reopening, retargeting."""
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from app.core.enums import CustomerTier, TicketPriority
 from app.models import AuditEntry, Task
-from app.rules.calendar import TWENTY_FOUR_SEVEN
+from app.rules.calendar import TWENTY_FOUR_SEVEN, business_hours
 from app.rules.sla import (
     DEFAULT_SLA_POLICY,
     DEFAULT_SLA_POLICY_SET,
@@ -19,7 +19,7 @@ from app.rules.sla import (
 from app.rules.sla_registry import build_registry
 from app.tickets.sweeper import sweep
 from tests.factories import make_customer
-from tests.tickets.helpers import act, instant, open_ticket
+from tests.tickets.helpers import act, audit_actions, instant, open_ticket
 
 TICKETS = "/api/v1/tickets"
 HOUR = timedelta(hours=1)
@@ -75,15 +75,17 @@ async def test_an_imported_ticket_an_hour_old_is_breached_at_its_due_time(
     assert (ticket["sla_status"], ticket["escalation_level"]) == ("breached", 1)
     events = await sla_events(client, desk.agent, ticket)
     assert [e for e in events if e[0] == "breached"] == [("breached", "first_response", frozen.at)]
+    assert await audit_actions(conn, ticket) == ["ticket.created", "ticket.sla_breached"]
     # Recorded once: a later sweep finds it on record and escalates nothing again.
     frozen.advance(minutes=10)
     assert (await sweep(app.state.db, frozen.at)).breaches == 0
     assert (await read(client, desk.agent, ticket))["escalation_level"] == 1
     assert len(await escalations(conn, ticket)) == 1
+    assert (await audit_actions(conn, ticket)).count("ticket.sla_breached") == 1
 
 
 async def test_a_late_response_records_the_breach_at_the_due_time_and_escalates(
-    client, conn, desk, frozen
+    client, app, conn, desk, frozen
 ):
     assigned = await open_ticket(
         client, desk.agent, desk.customer_id, assignee_id=str(desk.agent.id)
@@ -104,6 +106,28 @@ async def test_a_late_response_records_the_breach_at_the_due_time_and_escalates(
     assert await escalations(conn, assigned) == [
         (f"sla_escalation:{assigned['id']}:first_response", desk.manager.id)
     ]
+    assert await audit_actions(conn, assigned) == [
+        "ticket.created",
+        "ticket.respond",
+        "ticket.sla_breached",
+    ]
+    # The sweeper finds the breach on record: neither escalated nor audited again.
+    assert (await sweep(app.state.db, frozen.at + HOUR)).breaches == 0
+    assert len(await escalations(conn, assigned)) == 1
+    assert (await audit_actions(conn, assigned)).count("ticket.sla_breached") == 1
+
+
+async def test_a_breach_the_sweeper_recorded_is_not_recorded_again_by_a_late_response(
+    client, app, conn, desk, frozen
+):
+    ticket = await open_ticket(client, desk.agent, desk.customer_id, assignee_id=str(desk.agent.id))
+    frozen.advance(hours=2)
+    assert (await sweep(app.state.db, frozen.at)).breaches == 1
+    ticket = await read(client, desk.agent, ticket)
+    answered = await act(client, desk.agent, ticket, "respond", {"public": True, "body": "Hi"})
+    assert answered["escalation_level"] == 1
+    assert len(await escalations(conn, ticket)) == 1
+    assert (await audit_actions(conn, ticket)).count("ticket.sla_breached") == 1
 
 
 async def test_a_response_exactly_at_the_due_time_meets_the_clock(client, desk, frozen):
@@ -112,6 +136,71 @@ async def test_a_response_exactly_at_the_due_time_meets_the_clock(client, desk, 
     answered = await act(client, desk.agent, ticket, "respond", {"public": True, "body": "Hi"})
     assert (answered["sla_status"], answered["escalation_level"]) == ("on_track", 0)
     assert ("met", "first_response", frozen.at) in await sla_events(client, desk.agent, ticket)
+
+
+async def sla_status_everywhere(client, actor, ticket) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """The status as the ticket, its SLA explanation and the `sla_status` filter show it."""
+    sla = (await client.get(f"{TICKETS}/{ticket['id']}/sla", headers=actor.headers)).json()
+    listed = {}
+    for status in ("on_track", "at_risk", "breached"):
+        params = {"sla_status": status, "customer_id": ticket["customer_id"]}
+        page = (await client.get(TICKETS, params=params, headers=actor.headers)).json()
+        listed[status] = [item["id"] for item in page["items"]]
+    found = [status for status, ids in listed.items() if ticket["id"] in ids]
+    return {
+        "ticket": (await read(client, actor, ticket))["sla_status"],
+        "sla": sla["explanation"]["sla_status"],
+        "filter": found,
+    }
+
+
+async def test_at_risk_reads_from_its_second_on_every_endpoint_before_any_sweep(
+    client, desk, frozen
+):
+    ticket = await open_ticket(client, desk.agent, desk.customer_id)
+    frozen.advance(minutes=44, seconds=59)
+    on_track = {"ticket": "on_track", "sla": "on_track", "filter": ["on_track"]}
+    assert await sla_status_everywhere(client, desk.agent, ticket) == on_track
+    frozen.advance(seconds=1)
+    at_risk = {"ticket": "at_risk", "sla": "at_risk", "filter": ["at_risk"]}
+    assert await sla_status_everywhere(client, desk.agent, ticket) == at_risk
+    frozen.advance(minutes=14, seconds=59)
+    assert await sla_status_everywhere(client, desk.agent, ticket) == at_risk
+    frozen.advance(seconds=1)
+    breached = {"ticket": "breached", "sla": "breached", "filter": ["breached"]}
+    assert await sla_status_everywhere(client, desk.agent, ticket) == breached
+
+
+async def test_a_business_hours_clock_reads_at_risk_at_its_real_instant(
+    client, desk, frozen, monkeypatch
+):
+    calendar = business_hours(
+        name="berlin-office",
+        version="berlin-office-v1",
+        time_zone="Europe/Berlin",
+        windows=((time(9), time(12)), (time(13), time(18))),
+    )
+    policy = SlaPolicy(
+        version="office-hours-v1",
+        name="Business hours: respond in 1 h, resolve in 8 h",
+        first_response=HOUR,
+        resolution=8 * HOUR,
+        calendar_name=calendar.name,
+    )
+    registry = build_registry(
+        [DEFAULT_SLA_POLICY_SET, SlaPolicySet(version="office-set-v1", default=policy)],
+        [TWENTY_FOUR_SEVEN, calendar],
+    )
+    monkeypatch.setattr("app.tickets.policy.REGISTRY", registry)
+    # Friday 17:30 in Berlin: half an hour of the response target passes before closing,
+    # the next 15 minutes on Monday from 09:00.
+    frozen.at = datetime(2025, 6, 6, 15, 30, tzinfo=UTC)
+    ticket = await open_ticket(client, desk.agent, desk.customer_id)
+    frozen.at = datetime(2025, 6, 9, 7, 14, 59, tzinfo=UTC)
+    assert (await sla_status_everywhere(client, desk.agent, ticket))["ticket"] == "on_track"
+    frozen.advance(seconds=1)
+    at_risk = {"ticket": "at_risk", "sla": "at_risk", "filter": ["at_risk"]}
+    assert await sla_status_everywhere(client, desk.agent, ticket) == at_risk
 
 
 # --- who answers ----------------------------------------------------------------------------

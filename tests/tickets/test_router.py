@@ -1,8 +1,9 @@
 """The tickets API: round trip, lists, conventions, visibility and the status machine."""
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+import httpx
 import sqlalchemy as sa
 
 from app.core.enums import Role
@@ -143,6 +144,41 @@ async def test_reported_at_in_the_future_or_without_zone_is_422(client, desk, fr
     )
     assert naive.status_code == 422
     assert naive.json()["errors"][0]["field"] == "reported_at"
+
+
+async def test_reported_at_more_than_90_days_ago_or_not_a_timestamp_string_is_422(
+    client, desk, frozen
+):
+    base = {"subject": "x", "type": "usage_question", "customer_id": str(desk.customer_id)}
+
+    async def opened(reported_at: object) -> httpx.Response:
+        body = {**base, "reported_at": reported_at}
+        return await client.post(TICKETS, json=body, headers=desk.agent.headers)
+
+    oldest = frozen.at - timedelta(days=90)
+    accepted = await opened(oldest.isoformat())
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["sla_status"] == "breached"
+    for too_old in (oldest - timedelta(seconds=1), datetime(1, 1, 1, tzinfo=UTC)):
+        refused = await opened(too_old.isoformat())
+        assert refused.status_code == 422, refused.text
+        [error] = refused.json()["errors"]
+        assert (error["code"], error["field"]) == ("reported_at_too_old", "reported_at")
+    for not_a_string in (12345, "12345", 1.5e9, True, "next tuesday"):
+        refused = await opened(not_a_string)
+        assert refused.status_code == 422, (not_a_string, refused.text)
+        assert [e["field"] for e in refused.json()["errors"]] == ["reported_at"]
+
+
+async def test_public_must_be_a_json_boolean(client, desk):
+    ticket = await open_ticket(client, desk.agent, desk.customer_id)
+    for not_a_boolean in ("yes", "true", 1, 0, "1"):
+        refused = await act(
+            client, desk.agent, ticket, "respond", {"public": not_a_boolean, "body": "Hi"}, 422
+        )
+        assert [e["field"] for e in refused["errors"]] == ["public"], not_a_boolean
+    current = await client.get(f"{TICKETS}/{ticket['id']}", headers=desk.agent.headers)
+    assert (current.json()["status"], current.json()["version"]) == ("new", 1)
 
 
 async def test_references_must_exist_be_visible_and_belong_to_the_customer(

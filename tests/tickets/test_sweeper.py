@@ -2,7 +2,7 @@
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -12,11 +12,14 @@ from app.core.access import Principal
 from app.core.clock import utcnow
 from app.core.enums import Role
 from app.models import AuditEntry, Customer, Task, Team, Ticket, TicketSlaEvent, User
+from app.rules.calendar import TWENTY_FOUR_SEVEN, business_hours
+from app.rules.sla import DEFAULT_SLA_POLICY_SET, SlaPolicy, SlaPolicySet
+from app.rules.sla_registry import build_registry
 from app.tickets.schemas import TicketCreate
 from app.tickets.service import open_ticket as open_ticket_directly
 from app.tickets.sweeper import SweepResult, sweep
 from tests.factories import make_customer, make_team, make_user
-from tests.tickets.helpers import act, open_ticket
+from tests.tickets.helpers import act, audit_actions, instant, make_managed_team, open_ticket
 
 HOUR = timedelta(hours=1)
 tasks_table = Task.__table__  # type: ignore[attr-defined]
@@ -72,9 +75,32 @@ async def test_a_late_sweep_dates_each_breach_at_its_due_instant(client, app, co
     ]
     swept = (await client.get(f"/api/v1/tickets/{ident}", headers=desk.agent.headers)).json()
     assert (swept["sla_status"], swept["escalation_level"], swept["version"]) == ("breached", 2, 2)
-    again = await sweep(app.state.db, start + timedelta(days=4))
-    assert (again.breaches, again.warnings) == (0, 0)
+    assert await audit_actions(conn, ticket) == [
+        "ticket.created",
+        "ticket.sla_breached",
+        "ticket.sla_breached",
+    ]
+    # Both clocks breached on record: nothing left to do, so the ticket is not even read.
+    assert await sweep(app.state.db, start + timedelta(days=4)) == SweepResult(0, 0, 0)
     assert len(await sla_tasks(conn, [ident])) == 2
+    assert (await audit_actions(conn, ticket)).count("ticket.sla_breached") == 2
+
+
+async def test_a_sweep_reads_only_tickets_with_a_warning_or_breach_due(
+    client, app, conn, desk, frozen
+):
+    start = frozen.at
+    for _ in range(3):
+        await open_ticket(client, desk.agent, desk.customer_id, assignee_id=str(desk.agent.id))
+    assert await sweep(app.state.db, start + 2 * HOUR) == SweepResult(3, 3, 0)
+    # Sweeping again right away, or any time before the resolution clocks turn at risk,
+    # finds nothing due: the breached but still open tickets are not claimed again.
+    assert await sweep(app.state.db, start + 2 * HOUR) == SweepResult(0, 0, 0)
+    assert await sweep(app.state.db, start + 36 * HOUR - timedelta(seconds=1)) == SweepResult()
+    assert await sweep(app.state.db, start + 36 * HOUR) == SweepResult(3, 0, 3)
+    assert await sweep(app.state.db, start + 40 * HOUR) == SweepResult(0, 0, 0)
+    assert await sweep(app.state.db, start + 48 * HOUR) == SweepResult(3, 3, 0)
+    assert await sweep(app.state.db, start + 60 * HOUR) == SweepResult(0, 0, 0)
 
 
 async def test_the_at_risk_warning_comes_once_per_clock_to_the_assignee(
@@ -83,9 +109,10 @@ async def test_the_at_risk_warning_comes_once_per_clock_to_the_assignee(
     start = frozen.at
     ticket = await open_ticket(client, desk.agent, desk.customer_id, assignee_id=str(desk.agent.id))
     ident = uuid.UUID(ticket["id"])
-    assert (await sweep(app.state.db, start + timedelta(minutes=44, seconds=59))).warnings == 0
-    assert (await sweep(app.state.db, start + timedelta(minutes=45))).warnings == 1
-    assert (await sweep(app.state.db, start + timedelta(minutes=50))).warnings == 0
+    assert await sweep(app.state.db, start + timedelta(minutes=44, seconds=59)) == SweepResult()
+    assert await sweep(app.state.db, start + timedelta(minutes=45)) == SweepResult(1, 0, 1)
+    # Warned: the ticket is next claimed when its first response falls due.
+    assert await sweep(app.state.db, start + timedelta(minutes=50)) == SweepResult()
     assert await marker_events(conn, [ident]) == [
         (ident, "at_risk", "first_response", start + timedelta(minutes=45))
     ]
@@ -94,13 +121,73 @@ async def test_the_at_risk_warning_comes_once_per_clock_to_the_assignee(
     ] == [("sla_at_risk", desk.agent.id, start + HOUR)]
     read = (await client.get(f"/api/v1/tickets/{ident}", headers=desk.agent.headers)).json()
     assert read["sla_status"] == "at_risk"
+    assert (await audit_actions(conn, ticket)).count("ticket.sla_at_risk") == 1
 
 
-async def test_an_unassigned_breach_waits_for_any_manager(client, app, conn, desk, frozen):
-    ticket = await open_ticket(client, desk.agent, desk.customer_id)
+async def test_an_unassigned_breach_goes_to_the_manager_of_the_customer_owners_team(
+    client, app, conn, settings, desk, frozen
+):
+    team, manager = await make_managed_team(conn, settings)
+    owner = await make_user(conn, settings, role=Role.rep, team_id=team)
+    customer_id = await make_customer(conn, owner_id=owner.id)
+    unassigned = await open_ticket(client, desk.agent, customer_id)
+    # An assignee with no team manager of their own: the owner's manager again.
+    loner = await make_user(conn, settings, role=Role.support_agent)
+    lone = await open_ticket(client, desk.agent, customer_id, assignee_id=str(loner.id))
+    # Neither the assignee nor the desk customer's owner has a manager: the pool.
+    pooled = await open_ticket(client, desk.agent, desk.customer_id)
     await sweep(app.state.db, frozen.at + 2 * HOUR)
-    [(_, kind, _, assignee, _)] = await sla_tasks(conn, [uuid.UUID(ticket["id"])])
-    assert (kind, assignee) == ("sla_escalation", None)
+    for ticket, escalated_to in ((unassigned, manager.id), (lone, manager.id), (pooled, None)):
+        [(_, kind, _, assignee, _)] = await sla_tasks(conn, [uuid.UUID(ticket["id"])])
+        assert (kind, assignee) == ("sla_escalation", escalated_to)
+
+
+OFFICE = business_hours(
+    name="berlin-office",
+    version="berlin-office-v1",
+    time_zone="Europe/Berlin",
+    windows=((time(9), time(12)), (time(13), time(18))),
+)
+OFFICE_HOURS = SlaPolicy(
+    version="office-hours-v1",
+    name="Business hours: respond in 1 h, resolve in 8 h",
+    first_response=timedelta(hours=1),
+    resolution=timedelta(hours=8),
+    calendar_name="berlin-office",
+)
+
+
+@pytest.fixture
+def office_hours(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every new ticket on business hours in Berlin."""
+    office_set = SlaPolicySet(version="office-set-v1", default=OFFICE_HOURS)
+    registry = build_registry([DEFAULT_SLA_POLICY_SET, office_set], [TWENTY_FOUR_SEVEN, OFFICE])
+    monkeypatch.setattr("app.tickets.policy.REGISTRY", registry)
+
+
+async def test_a_business_hours_warning_is_recorded_at_its_real_at_risk_instant(
+    client, app, conn, desk, frozen, office_hours
+):
+    # Opened Friday 11:00 in Berlin and answered at once: 6 of its 8 business hours are
+    # used at Friday's closing, 18:00; it is due on Monday at 11:00, 65 real hours later.
+    frozen.at = datetime(2025, 6, 6, 9, tzinfo=UTC)
+    friday_18, monday_11 = datetime(2025, 6, 6, 16, tzinfo=UTC), datetime(2025, 6, 9, 9, tzinfo=UTC)
+    ticket = await open_ticket(client, desk.agent, desk.customer_id, assignee_id=str(desk.agent.id))
+    ticket = await act(client, desk.agent, ticket, "respond", {"public": True, "body": "On it"})
+    assert instant(ticket["resolution_due_at"]) == monday_11
+    url = f"/api/v1/tickets/{ticket['id']}"
+
+    frozen.at = friday_18 - timedelta(seconds=1)
+    assert await sweep(app.state.db, frozen.at) == SweepResult()
+    assert (await client.get(url, headers=desk.agent.headers)).json()["sla_status"] == "on_track"
+    frozen.at = friday_18
+    assert (await client.get(url, headers=desk.agent.headers)).json()["sla_status"] == "at_risk"
+    assert await sweep(app.state.db, frozen.at) == SweepResult(1, 0, 1)
+    ident = uuid.UUID(ticket["id"])
+    assert await marker_events(conn, [ident]) == [(ident, "at_risk", "resolution", friday_18)]
+    assert [(kind, due) for _, kind, _, _, due in await sla_tasks(conn, [ident])] == [
+        ("sla_at_risk", monday_11)
+    ]
 
 
 async def test_clocks_that_do_not_run_are_not_swept(client, app, conn, desk, frozen):

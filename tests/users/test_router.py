@@ -108,8 +108,35 @@ async def test_deactivating_a_user_stops_their_token_at_once(client, conn, setti
     assert refused.headers["content-type"] == "application/problem+json"
     assert (await login(client, rep.email, PASSWORD)).status_code == 401
 
-    await client.patch(url, json={"is_active": True}, headers=admin.headers)
-    assert (await client.get("/api/v1/me", headers=rep.headers)).status_code == 200
+    back = await client.patch(url, json={"is_active": True}, headers=admin.headers)
+    assert back.status_code == 200, back.text
+    # Reactivation does not revive the sessions the user had before: they log in again.
+    assert (await client.get("/api/v1/me", headers=rep.headers)).status_code == 401
+    fresh = await login(client, rep.email, PASSWORD)
+    assert fresh.status_code == 200, fresh.text
+    headers = {"Authorization": f"Bearer {fresh.json()['access_token']}"}
+    assert (await client.get("/api/v1/me", headers=headers)).status_code == 200
+
+
+async def test_a_new_password_revokes_the_tokens_issued_before_it(client, conn, settings, admin):
+    rep = await make_user(conn, settings, role=Role.rep)
+    other = await make_user(conn, settings, role=Role.rep)
+    before = await login(client, rep.email, PASSWORD)
+    old = {"Authorization": f"Bearer {before.json()['access_token']}"}
+    changed = await client.patch(
+        f"/api/v1/users/{rep.id}", json={"password": NEW_PASSWORD}, headers=admin.headers
+    )
+    assert changed.status_code == 200, changed.text
+    for headers in (old, rep.headers):
+        refused = await client.get("/api/v1/me", headers=headers)
+        assert refused.status_code == 401 and "revoked" in refused.json()["detail"]
+    after = await login(client, rep.email, NEW_PASSWORD)
+    new = {"Authorization": f"Bearer {after.json()['access_token']}"}
+    assert (await client.get("/api/v1/me", headers=new)).status_code == 200
+    # Everyone else's sessions are untouched, and so are the user's after a rename.
+    assert (await client.get("/api/v1/me", headers=other.headers)).status_code == 200
+    await client.patch(f"/api/v1/users/{rep.id}", json={"name": "Renamed"}, headers=admin.headers)
+    assert (await client.get("/api/v1/me", headers=new)).status_code == 200
 
 
 async def test_patch_changes_role_and_team_and_honours_if_match(client, conn, settings, admin):

@@ -1,0 +1,152 @@
+"""The in-process scheduled round: re-tier, open due tasks, run deadlines, forget old keys."""
+
+import asyncio
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from app.core.clock import utcnow
+from app.models import Customer, IdempotencyKey, LoginFailure, Quote, Task
+from app.ops import schedule
+from tests.factories import make_customer, make_deal, make_quote, make_user
+
+customers = Customer.__table__
+tasks = Task.__table__
+
+
+@pytest.fixture
+async def gone_quiet(conn, settings):  # type: ignore[no-untyped-def]
+    """A customer stored as `potential` whose last purchase was 200 days ago."""
+    rep = await make_user(conn, settings)
+    customer_id = await make_customer(
+        conn, owner_id=rep.id, tier="potential", need_intensity="high", purchasing_power="low"
+    )
+    await make_deal(
+        conn,
+        owner_id=rep.id,
+        customer_id=customer_id,
+        stage="won",
+        amount=Decimal("80000.00"),
+        closed_at=utcnow() - timedelta(days=200),
+    )
+    return customer_id
+
+
+async def _state(conn, customer_id):  # type: ignore[no-untyped-def]
+    row = (
+        await conn.execute(
+            sa.select(customers.c.tier, customers.c.grade).where(customers.c.id == customer_id)
+        )
+    ).one()
+    kinds = (
+        await conn.execute(sa.select(tasks.c.kind).where(tasks.c.related_id == customer_id))
+    ).scalars()
+    return row.tier, row.grade, list(kinds)
+
+
+async def test_a_round_re_tiers_then_opens_the_due_tasks_once(app, conn, gone_quiet):
+    first = await schedule.run_round(app.state.db, app.state.settings, utcnow())
+    assert first is not None and first.tiered >= 1
+    assert first.tasks.reactivations >= 1
+    assert await _state(conn, gone_quiet) == ("dormant", "C", ["dormant_reactivation"])
+    again = await schedule.run_round(app.state.db, app.state.settings, utcnow())
+    assert again is not None and again.tasks.reactivations == 0
+    assert await _state(conn, gone_quiet) == ("dormant", "C", ["dormant_reactivation"])
+
+
+async def test_the_loop_runs_rounds_until_cancelled_and_can_be_disabled(
+    app, conn, gone_quiet, monkeypatch
+):
+    app.state.settings = app.state.settings.model_copy(update={"triggers_interval_seconds": 0})
+    await asyncio.wait_for(schedule.run_schedule_forever(app), timeout=1)  # returns at once
+    assert (await _state(conn, gone_quiet))[0] == "potential"
+
+    ran = asyncio.Event()
+    real_round = schedule.run_round
+
+    async def round_once(db, settings, now):  # type: ignore[no-untyped-def]
+        result = await real_round(db, settings, now)
+        ran.set()
+        return result
+
+    monkeypatch.setattr(schedule, "run_round", round_once)
+    app.state.settings = app.state.settings.model_copy(update={"triggers_interval_seconds": 60})
+    loop = asyncio.create_task(schedule.run_schedule_forever(app))
+    await asyncio.wait_for(ran.wait(), timeout=10)
+    loop.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await loop
+    assert await _state(conn, gone_quiet) == ("dormant", "C", ["dormant_reactivation"])
+
+
+async def test_a_failed_round_does_not_end_the_loop(app, monkeypatch):
+    retried = asyncio.Event()
+    calls = []
+
+    async def broken(db, settings, now):  # type: ignore[no-untyped-def]
+        calls.append(now)
+        if len(calls) == 2:
+            retried.set()
+        raise RuntimeError("database restarting")
+
+    monkeypatch.setattr(schedule, "run_round", broken)
+    app.state.settings = app.state.settings.model_copy(update={"triggers_interval_seconds": 0.01})
+    loop = asyncio.create_task(schedule.run_schedule_forever(app))
+    await asyncio.wait_for(retried.wait(), timeout=10)
+    loop.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await loop
+
+
+def test_settings_default_to_an_hourly_round():
+    from app.core.config import Settings
+
+    assert Settings().triggers_interval_seconds == 3600
+    assert Settings(triggers_interval_seconds=0).triggers_interval_seconds == 0
+    with pytest.raises(ValueError):
+        Settings(triggers_interval_seconds=-1)
+
+
+async def test_a_round_expires_lapsed_quotes_and_forgets_what_is_past_keeping(
+    app, conn, settings, gone_quiet
+):
+    now = utcnow()
+    rep = await make_user(conn, settings)
+    deal_id = await make_deal(conn, owner_id=rep.id, customer_id=gone_quiet, stage="proposal")
+    lapsed = await make_quote(
+        conn, deal_id=deal_id, owner_id=rep.id, status="sent", valid_until=now.date() - timedelta(1)
+    )
+    keys, failures = IdempotencyKey.__table__, LoginFailure.__table__
+    ttl = timedelta(hours=settings.idempotency_ttl_hours)
+    window = timedelta(seconds=settings.login_failure_window_seconds)
+    second = timedelta(seconds=1)
+    for name, created in (("stale", now - ttl), ("fresh", now - ttl + second)):
+        await conn.execute(
+            keys.insert().values(
+                principal="user:x",
+                key=name,
+                method="POST",
+                path="/api/v1/leads",
+                request_hash="0" * 64,
+                response_headers={},
+                created_at=created,
+            )
+        )
+    for label, failed in (("old", now - window), ("recent", now - window + second)):
+        await conn.execute(
+            failures.insert().values(id=uuid.uuid4(), email=f"{label}@x|c", failed_at=failed)
+        )
+
+    result = await schedule.run_round(app.state.db, settings, now)
+
+    assert result is not None
+    assert result.expired_quotes == 1
+    quotes = Quote.__table__
+    status = await conn.scalar(sa.select(quotes.c.status).where(quotes.c.id == lapsed["quote_id"]))
+    assert status == "expired"
+    assert result.forgotten_idempotency_keys == 1 and result.forgotten_login_failures == 1
+    assert list(await conn.scalars(sa.select(keys.c.key))) == ["fresh"]
+    assert list(await conn.scalars(sa.select(failures.c.email))) == ["recent@x|c"]
