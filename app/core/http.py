@@ -23,7 +23,7 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def expected_version(
+async def expected_version(
     if_match: Annotated[
         str | None,
         Header(
@@ -32,7 +32,10 @@ def expected_version(
         ),
     ] = None,
 ) -> int | None:
-    """The version named by `If-Match`, or None when the client sent none (or `*`)."""
+    """The version named by `If-Match`, or None when the client sent none (or `*`).
+
+    async, like every dependency here: FastAPI sends a plain `def` to the threadpool, a
+    thread hop on every request for work that never waits."""
     header = if_match
     if header is None or header.strip() == "*":
         return None

@@ -60,7 +60,7 @@ def wants_csv(accept: str | None) -> bool:
     return False
 
 
-def accept_csv(
+async def accept_csv(
     accept: Annotated[
         str | None,
         Header(description="`text/csv` for the rows as CSV; JSON otherwise."),

@@ -51,7 +51,7 @@ router = api_router("/api/v1/reports", "reports", route_class=ReadsInTransaction
 REPORT_PROBLEMS = {**problems(403), **CSV_RESPONSE}
 
 
-def report_period(
+async def report_period(
     from_: Annotated[date, Query(alias="from", description="First day (UTC), inclusive.")],
     to: Annotated[date, Query(description="Last day (UTC), exclusive; at most 3 years on.")],
     grouping: Annotated[Grouping, Query(description="Bucket size for the rows.")] = Grouping.month,
@@ -78,7 +78,7 @@ AgentId = Annotated[uuid.UUID | None, Query(description="Only tickets assigned t
 Type = Annotated[TicketType | None, Query(alias="type", description="Only this ticket type.")]
 
 
-def deal_filters(
+async def deal_filters(
     owner_id: OwnerId = None,
     team_id: TeamId = None,
     channel: Channel = None,
@@ -88,7 +88,9 @@ def deal_filters(
     return Filters(owner_id=owner_id, team_id=team_id, channel=channel, product=product, tier=tier)
 
 
-def ticket_filters(team_id: TeamId = None, ticket_type: Type = None, tier: Tier = None) -> Filters:
+async def ticket_filters(
+    team_id: TeamId = None, ticket_type: Type = None, tier: Tier = None
+) -> Filters:
     return Filters(team_id=team_id, ticket_type=ticket_type, tier=tier)
 
 
