@@ -6,6 +6,7 @@ built once and cached, rows are read as mappings and serialized straight to JSON
 response is sent; a request that only reads runs its statements in autocommit on PostgreSQL.
 """
 
+import asyncio
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import QueuePool
 
 from app.core.config import Settings
 
@@ -56,14 +58,47 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
 
 
 class Database:
-    """Owns the engine; hands out one transaction per unit of work."""
+    """Owns the engine; hands out one transaction per unit of work.
+
+    On PostgreSQL every unit of work first takes a place in a first-come, first-served
+    queue as long as the pool is big (`pool_size + max_overflow`). The pool's own wait is
+    an `asyncio.Queue`, which is not fair: a connection handed back wakes the oldest
+    waiter, but a request arriving before that waiter runs takes the connection first and
+    the waiter queues again at the back. Under saturation a few requests then wait for
+    seconds while the median stays low; behind the fair queue the pool never has to make
+    anyone wait. Waiting longer than `pool_timeout` is the pool's TimeoutError (a 503).
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._places: asyncio.Semaphore | None = None
+        self._wait_seconds = 0.0
+        pool = engine.pool
+        if engine.dialect.name == "postgresql" and isinstance(pool, QueuePool):
+            overflow = max(pool._max_overflow, 0)  # the pool has no public accessor for it
+            self._places = asyncio.Semaphore(pool.size() + overflow)
+            self._wait_seconds = pool.timeout()
+
+    @asynccontextmanager
+    async def _place(self) -> AsyncIterator[None]:
+        if self._places is None:
+            yield
+            return
+        try:
+            async with asyncio.timeout(self._wait_seconds):
+                await self._places.acquire()
+        except TimeoutError:
+            raise sa_exc.TimeoutError(
+                f"no database connection free within {self._wait_seconds} s"
+            ) from None
+        try:
+            yield
+        finally:
+            self._places.release()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.begin() as conn:
+        async with self._place(), self.engine.begin() as conn:
             yield conn
 
     @asynccontextmanager
@@ -79,7 +114,7 @@ class Database:
             async with self.transaction() as conn:
                 yield conn
             return
-        async with self.engine.connect() as conn:
+        async with self._place(), self.engine.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             yield conn
 

@@ -5,13 +5,14 @@ plain `Database` with a pool of one connection, so a GET's unit of work and the 
 after it run on the same pooled connection, as in production.
 """
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
-from app.core.db import Database, create_engine
+from app.core.db import Database, create_engine, is_unavailable
 from app.core.enums import Role
 from app.main import create_app
 from app.models import Customer, User
@@ -119,3 +120,50 @@ async def test_each_request_gets_the_unit_of_work_it_needs(engine, conn, setting
             assert response.status_code < 300, response.text
             seen[name] = units.copy()
     assert seen == {"list": ["reading"], "report": ["transaction"], "create": ["transaction"]}
+
+
+@pytest.mark.parametrize("steps", range(12))
+async def test_units_of_work_get_connections_first_come_first_served(single_connection, steps):
+    """A unit of work arriving just as a connection comes back queues behind those that
+    were already waiting, so under load no request waits for ever longer. (`steps`: how
+    many turns of the event loop after the release the late one arrives.)"""
+    db, order = single_connection, []
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def unit(name: str, hold: asyncio.Event | None = None) -> None:
+        async with db.reading() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+            order.append(name)
+            if hold is not None:
+                holding.set()
+                await hold.wait()
+
+    first = asyncio.create_task(unit("first", release))
+    await holding.wait()
+    waiting = []
+    for name in ("second", "third"):
+        waiting.append(asyncio.create_task(unit(name)))
+        await asyncio.sleep(0.01)  # each is queued before the next arrives
+    release.set()
+    for _ in range(steps):
+        await asyncio.sleep(0)
+    late = asyncio.create_task(unit("late"))
+    await asyncio.gather(first, *waiting, late)
+    assert order == ["first", "second", "third", "late"]
+
+
+async def test_waiting_longer_than_the_pool_timeout_is_unavailable(engine, settings):
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite has no connection pool to wait for")
+    one = settings.model_copy(
+        update={"db_pool_size": 1, "db_max_overflow": 0, "db_pool_timeout_seconds": 0.2}
+    )
+    db = Database(create_engine(one))
+    try:
+        async with db.reading():
+            with pytest.raises(sa.exc.TimeoutError) as raised:
+                async with db.reading():
+                    pass
+        assert is_unavailable(raised.value)  # answered as 503
+    finally:
+        await db.dispose()
