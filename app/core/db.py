@@ -156,6 +156,11 @@ def constraint_name(error: sa_exc.IntegrityError) -> str | None:
     return None
 
 
+def is_statement_timeout(error: BaseException) -> bool:
+    """PostgreSQL cancelled the statement at `statement_timeout` (SQLSTATE 57014)."""
+    return isinstance(error, sa_exc.DBAPIError) and sqlstate(error) == "57014"
+
+
 def sqlstate(error: sa_exc.DBAPIError) -> str | None:
     """The PostgreSQL SQLSTATE behind a driver error, where there is one."""
     orig = error.orig

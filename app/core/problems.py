@@ -10,7 +10,7 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from app.core.db import constraint_name, is_data_exception, is_unavailable
+from app.core.db import constraint_name, is_data_exception, is_statement_timeout, is_unavailable
 from app.core.errors import (
     PROBLEM_JSON,
     Conflict,
@@ -173,6 +173,17 @@ async def _on_unexpected(request: Request, error: Exception) -> Response:
             request,
             ServiceUnavailable(
                 "The database is unavailable; retry shortly.", headers={"Retry-After": "5"}
+            ),
+        )
+    if is_statement_timeout(error):
+        log.warning("statement timeout on %s %s", request.method, request.url.path)
+        return _render(
+            request,
+            ServiceUnavailable(
+                "The database gave up on this request at its statement timeout "
+                "(SALESFLOW_DB_STATEMENT_TIMEOUT_MS); ask for less (a shorter period, one "
+                "team) or retry later.",
+                headers={"Retry-After": "30"},
             ),
         )
     log.exception("unhandled error on %s %s", request.method, request.url.path)
