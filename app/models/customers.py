@@ -41,10 +41,19 @@ class Customer(Versioned, table=True):
     currency: str = Field(default="CNY", max_length=3)
     tags: list[str] = Field(default_factory=list, sa_type=Json(), nullable=False)
     owner_id: uuid.UUID | None = fk("users.id", nullable=True)
+    # Visible to (and changeable by) the owner's whole team, not only the owner and managers.
+    shared_with_team: bool = Field(
+        default=False, nullable=False, sa_column_kwargs={"server_default": sa.false()}
+    )
     tier: CustomerTier = Field(
         default=CustomerTier.potential, sa_type=Enum(CustomerTier, "customer_tier"), nullable=False
     )
     tier_reason: str | None = Field(default=None, max_length=200)
+    # What the data alone says, kept beside a manager's override (`tier` is the one acted on).
+    computed_tier: CustomerTier | None = Field(
+        default=None, sa_type=Enum(CustomerTier, "customer_computed_tier")
+    )
+    computed_tier_reason: str | None = Field(default=None, max_length=200)
     tier_computed_at: datetime | None = instant()
     tier_override: CustomerTier | None = Field(
         default=None, sa_type=Enum(CustomerTier, "customer_tier_override")

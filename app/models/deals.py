@@ -32,6 +32,10 @@ class Deal(Versioned, table=True):
     name: str = Field(max_length=200)
     customer_id: uuid.UUID | None = fk("customers.id", nullable=True)
     owner_id: uuid.UUID | None = fk("users.id", nullable=True)
+    # Visible to (and changeable by) the owner's whole team, not only the owner and managers.
+    shared_with_team: bool = Field(
+        default=False, nullable=False, sa_column_kwargs={"server_default": sa.false()}
+    )
     lead_id: uuid.UUID | None = fk("leads.id", nullable=True, index=True)
     stage: DealStage = Field(
         default=DealStage.development, sa_type=Enum(DealStage, "deal_stage"), nullable=False

@@ -34,6 +34,10 @@ class Lead(Versioned, table=True):
     campaign: str | None = Field(default=None, max_length=120)
     referrer_customer_id: uuid.UUID | None = fk("customers.id", nullable=True, index=True)
     owner_id: uuid.UUID | None = fk("users.id", nullable=True)
+    # Visible to (and changeable by) the owner's whole team, not only the owner and managers.
+    shared_with_team: bool = Field(
+        default=False, nullable=False, sa_column_kwargs={"server_default": sa.false()}
+    )
     company_name: str = Field(max_length=200)
     contact_name: str | None = Field(default=None, max_length=200)
     contact_title: str | None = Field(default=None, max_length=200)
