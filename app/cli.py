@@ -3,11 +3,11 @@
 import asyncio
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from app.core.config import get_settings
+from app.core.config import Settings, get_settings
 from app.core.enums import Role
 
 cli = typer.Typer(help="Salesflow: the sales-process backend.", no_args_is_help=True)
@@ -50,10 +50,23 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-        proxy_headers=True,
+        **serve_options(settings),
     )
+
+
+def serve_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options that come from the settings.
+
+    `X-Forwarded-For` and `X-Forwarded-Proto` are believed only from the proxies in
+    `SALESFLOW_FORWARDED_ALLOW_IPS` (none by default): the client address they yield keys
+    the failed-login limit, so a header anyone can send must not choose it.
+    """
+    return {
+        "log_level": settings.log_level.lower(),
+        "access_log": False,
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": settings.trusted_proxies,
+    }
 
 
 @cli.command()

@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 from app.activities.router import router as activities_router
 from app.agenda.router import router as agenda_router
 from app.auth.router import router as auth_router
+from app.auth.signing import serving_settings
 from app.campaigns.router import router as campaigns_router
 from app.contracts.router import router as contracts_router
 from app.core.config import Settings, get_settings
@@ -19,6 +20,7 @@ from app.core.observability import RequestContextMiddleware, configure_logging
 from app.core.problems import install_error_handlers
 from app.customers.router import router as customers_router
 from app.deals.router import router as deals_router
+from app.events.router import router as events_router
 from app.leads.router import router as leads_router
 from app.ops.router import router as ops_router
 from app.ops.schedule import run_schedule_forever
@@ -51,6 +53,7 @@ ROUTERS = (
     quotes_router,
     contracts_router,
     tasks_router,
+    events_router,
     agenda_router,
     auth_router,
     users_router,
@@ -67,6 +70,7 @@ def operation_id(route: APIRoute) -> str:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    app.state.settings = await serving_settings(app.state.db, app.state.settings)
     sweeper = asyncio.create_task(run_sweeper_forever(app), name="sla-sweeper")
     schedule = asyncio.create_task(run_schedule_forever(app), name="schedule")
     try:

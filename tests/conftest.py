@@ -37,8 +37,14 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
+TEST_JWT_SECRET = "salesflow-test-suite-signing-secret-0123456789"
+
+
 def test_settings(url: str) -> Settings:
-    return Settings(environment="test", database_url=url, log_level="WARNING")
+    # A fixed secret: the suite's apps do not run their start-up, which would generate one.
+    return Settings(
+        environment="test", database_url=url, log_level="WARNING", jwt_secret=TEST_JWT_SECRET
+    )
 
 
 async def execute_autocommit(url: str, statement: str) -> None:

@@ -5,7 +5,15 @@ from typing import Any, ClassVar
 from pydantic import Field, model_validator
 
 from app.core.enums import ActivityKind
-from app.core.schemas import AwareDatetime, InputModel, PatchModel, ReadModel, Text
+from app.core.schemas import (
+    JSON_BOUNDS,
+    AwareDatetime,
+    InputModel,
+    JsonObject,
+    PatchModel,
+    ReadModel,
+    Text,
+)
 
 SUMMARY = "What happened, in a sentence or two."
 
@@ -22,7 +30,9 @@ class ActivityCreate(InputModel):
     deal_id: uuid.UUID | None = None
     lead_id: uuid.UUID | None = None
     summary: Text = Field(min_length=1, description=SUMMARY)
-    details: dict[str, Any] = Field(default_factory=dict, description="Free-form extra facts.")
+    details: JsonObject = Field(
+        default_factory=dict, description=f"Free-form extra facts. {JSON_BOUNDS}"
+    )
 
     @model_validator(mode="after")
     def _about_something(self) -> "ActivityCreate":
@@ -36,7 +46,9 @@ class ActivityUpdate(PatchModel):
 
     kind: ActivityKind | None = None
     summary: Text | None = Field(default=None, min_length=1, description=SUMMARY)
-    details: dict[str, Any] | None = None
+    details: JsonObject | None = Field(
+        default=None, description=f"Replaces the free-form facts. {JSON_BOUNDS}"
+    )
 
 
 class ActivityRead(ReadModel):

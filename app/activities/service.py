@@ -16,7 +16,9 @@ from app.core.crud import Page, Row, require_reference
 from app.core.enums import Role
 from app.core.errors import ErrorItem, Forbidden, InvalidInput
 from app.core.pagination import SortKey
+from app.core.records import Records
 from app.customers.repository import find_visible_customer, touch_last_contact
+from app.events.catalogue import EventType
 from app.leads.service import record_touch
 
 # Client clocks drift; an activity logged "now" from a phone may read a little ahead.
@@ -29,6 +31,9 @@ def _refuse_future(occurred_at: datetime) -> None:
             "occurred_at is in the future; log an activity once it has happened.",
             errors=[ErrorItem("occurred_in_future", "must not be in the future", "occurred_at")],
         )
+
+
+ACTIVITIES = Records(repo.activities, "activity")
 
 
 async def _customer_of(
@@ -61,12 +66,12 @@ async def _customer_of(
 
 
 async def create_activity(conn: AsyncConnection, principal: Principal, data: ActivityCreate) -> Row:
-    principal.require(Kind.activities, "write")
+    principal.require(Kind.activities, "create")
     _refuse_future(data.occurred_at)
     values = data.model_dump()
     values["customer_id"] = await _customer_of(conn, principal, data)
     values["owner_id"] = principal.user_id
-    row = await repo.activities.insert(conn, values)
+    row = await ACTIVITIES.create(conn, principal, values, EventType.activity_created)
     if row["customer_id"] is not None:
         await touch_last_contact(conn, row["customer_id"], row["occurred_at"])
     if row["lead_id"] is not None:
@@ -100,13 +105,14 @@ async def update_activity(
     principal.require(Kind.activities, "write")
     current = await repo.activities.get(conn, principal, activity_id)
     _require_editable(principal, current)
-    return await repo.activities.update(
+    return await ACTIVITIES.save(
         conn,
         principal,
-        activity_id,
+        current,
         data.changes(),
+        EventType.activity_updated,
+        action="update",
         expected_version=expected_version,
-        current=current,
     )
 
 

@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,6 +32,34 @@ def changed_fields(
     )
 
 
+def audit_values(
+    principal: Principal | None,
+    action: str,
+    entity_type: str,
+    entity_id: uuid.UUID,
+    *,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """The row of one audit entry: only the fields that changed, on each side."""
+    old, new = changed_fields(before, after)
+    request_id = request_id_var.get()
+    return {
+        "id": new_id(),
+        "at": at or utcnow(),
+        "actor_type": principal.kind if principal else "system",
+        "actor_id": principal.id if principal else None,
+        "actor_name": principal.name if principal else "system",
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "before": jsonable(old),
+        "after": jsonable(new),
+        "request_id": request_id if request_id != "-" else None,
+    }
+
+
 async def record(
     conn: AsyncConnection,
     principal: Principal | None,
@@ -41,25 +70,11 @@ async def record(
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
 ) -> None:
-    old, new = changed_fields(before, after)
-    await conn.execute(
-        audit_table.insert().values(
-            id=new_id(),
-            at=utcnow(),
-            actor_type=principal.kind if principal else "system",
-            actor_id=principal.id if principal else None,
-            actor_name=principal.name if principal else "system",
-            action=action,
-            entity_type=entity_type,
-            entity_id=entity_id,
-            before=_jsonable(old),
-            after=_jsonable(new),
-            request_id=request_id_var.get() if request_id_var.get() != "-" else None,
-        )
-    )
+    values = audit_values(principal, action, entity_type, entity_id, before=before, after=after)
+    await conn.execute(audit_table.insert().values(values))
 
 
-def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
+def jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
     from app.core.json import dumps, loads
 
     return loads(dumps(dict(values)))  # type: ignore[no-any-return]

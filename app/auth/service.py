@@ -1,83 +1,97 @@
-"""Logging in: password check, failed-login rate limit, token issue."""
+"""Logging in: the attempt limits, the password check, token issue."""
 
 import asyncio
+import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.auth import repository as repo
 from app.core.config import Settings
-from app.core.errors import TooManyRequests, Unauthorized
-from app.core.ids import new_id
+from app.core.db import Database
+from app.core.errors import ErrorItem, TooManyRequests, Unauthorized
 from app.core.security import issue_access_token, verify_password
-from app.users.repository import login_failures_table, users_table
+
+_KEY_LENGTH = 300
 
 
-def _limit_key(email: str, client: str) -> str:
-    # Per address *and* client: an attacker elsewhere cannot lock the real user out.
-    return f"{email.strip().lower()}|{client}"[:254]
+@dataclass(frozen=True, slots=True)
+class Limit:
+    key: str
+    most: int
+    field: str | None
+    whose: str
 
 
-async def _recent_failures(
-    conn: AsyncConnection, key: str, since: datetime
-) -> tuple[int, datetime | None]:
-    table = login_failures_table
-    statement = sa.select(sa.func.count(), sa.func.min(table.c.failed_at)).where(
-        table.c.email == key, table.c.failed_at > since
-    )
-    count, oldest = (await conn.execute(statement)).one()
-    return int(count), oldest
-
-
-async def check_rate_limit(
-    conn: AsyncConnection, settings: Settings, email: str, client: str, now: datetime
-) -> None:
-    window = timedelta(seconds=settings.login_failure_window_seconds)
-    count, oldest = await _recent_failures(conn, _limit_key(email, client), now - window)
-    if count >= settings.login_max_failures and oldest is not None:
-        retry_after = max(1, int((oldest + window - now).total_seconds()) + 1)
-        raise TooManyRequests(
-            f"Too many failed logins; try again in {retry_after} seconds.",
-            headers={"Retry-After": str(retry_after)},
-        )
-
-
-async def record_failure(conn: AsyncConnection, email: str, client: str, now: datetime) -> None:
-    await conn.execute(
-        login_failures_table.insert().values(
-            id=new_id(), email=_limit_key(email, client), failed_at=now
-        )
+def attempt_limits(settings: Settings, email: str, client: str) -> tuple[Limit, Limit]:
+    """One limit per account, whatever address the attempts come from (so rotating
+    addresses gains nothing), and one per client address, whatever accounts it tries (so
+    a spray across accounts is stopped too)."""
+    account = f"account:{normalized(email)}"[:_KEY_LENGTH]
+    address = f"client:{client}"[:_KEY_LENGTH]
+    return (
+        Limit(account, settings.login_max_failures, "username", "this account"),
+        Limit(address, settings.login_max_failures_per_client, None, "this client address"),
     )
 
 
-async def authenticate(
-    conn: AsyncConnection, settings: Settings, email: str, password: str, client: str, now: datetime
+def normalized(email: str) -> str:
+    return email.strip().lower()
+
+
+async def log_in(
+    db: Database, settings: Settings, email: str, password: str, client: str, now: datetime
 ) -> tuple[str, int]:
-    """A token for valid credentials; raises Unauthorized otherwise (failure kept by caller)."""
-    statement = sa.select(
-        users_table.c.id, users_table.c.password_hash, users_table.c.is_active
-    ).where(sa.func.lower(users_table.c.email) == email.strip().lower())
-    row = (await conn.execute(statement)).mappings().first()
-    # A deliberately slow hash: off the event loop, so other requests go on meanwhile.
+    """A token for valid credentials: Unauthorized for wrong ones, TooManyRequests once a
+    limit is reached.
+
+    The attempt is counted, committed, before the password is checked, so however many
+    attempts arrive at once no more passwords are checked in a window than the limit
+    allows. A success takes its attempt back: it wipes the account's count and does not
+    count against the address.
+    """
+    account, address = attempt_limits(settings, email, client)
+    async with db.transaction() as conn:
+        await _count_attempt(conn, settings, (account, address), now)
+        user = await repo.credentials(conn, normalized(email))
+    # A deliberately slow hash: off the event loop, and no connection held meanwhile.
     valid = await asyncio.to_thread(
-        verify_password, password, row["password_hash"] if row else None
+        verify_password, password, user["password_hash"] if user else None
     )
-    if row is None or not valid or not row["is_active"]:
+    if user is None or not valid or not user["is_active"]:
         raise Unauthorized("Incorrect e-mail or password.")
-    await conn.execute(
-        login_failures_table.delete().where(
-            login_failures_table.c.email == _limit_key(email, client)
-        )
+    async with db.transaction() as conn:
+        await repo.forget_attempts(conn, account.key)
+        await repo.take_back_attempt(conn, address.key)
+        await repo.record_login(conn, user["id"], now)
+    return issue_access_token(settings, user["id"], now)
+
+
+async def _count_attempt(
+    conn: AsyncConnection, settings: Settings, limits: tuple[Limit, ...], now: datetime
+) -> None:
+    """Count the attempt on every limit; a limit already reached refuses it (and the
+    transaction rolls back, so a refused attempt counts against nothing)."""
+    window = timedelta(seconds=settings.login_failure_window_seconds)
+    counters = await repo.count_attempt(conn, [limit.key for limit in limits], now, now - window)
+    for limit in limits:
+        counter = counters[limit.key]
+        if counter.attempts > limit.most:
+            raise _refusal(limit, counter.window_started_at + window - now)
+
+
+def _refusal(limit: Limit, remaining: timedelta) -> TooManyRequests:
+    retry_after = max(1, math.ceil(remaining.total_seconds()))
+    message = f"too many failed logins for {limit.whose}"
+    return TooManyRequests(
+        f"Too many failed logins; try again in {retry_after} seconds.",
+        errors=[ErrorItem("too_many_failed_logins", message, limit.field)],
+        headers={"Retry-After": str(retry_after)},
     )
-    await conn.execute(
-        users_table.update().where(users_table.c.id == row["id"]).values(last_login_at=now)
-    )
-    return issue_access_token(settings, row["id"], now)
 
 
 async def forget_old_failures(conn: AsyncConnection, settings: Settings, now: datetime) -> int:
-    """Drop failed logins older than the window: they no longer count against anyone."""
+    """Drop the counters whose window has closed: they no longer count against anyone."""
     window = timedelta(seconds=settings.login_failure_window_seconds)
-    table = login_failures_table
-    result = await conn.execute(table.delete().where(table.c.failed_at <= now - window))
-    return int(result.rowcount)
+    return await repo.forget_closed_windows(conn, now - window)

@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.audit.service import record
 from app.campaigns import repository as repo
 from app.campaigns.schemas import CampaignCreate, CampaignUpdate
 from app.core.access import Kind, Principal
@@ -15,9 +14,13 @@ from app.core.crud import Page, Row
 from app.core.enums import LeadSource, Role
 from app.core.errors import ErrorItem, InvalidInput
 from app.core.pagination import SortKey
+from app.core.records import Records
 from app.users.repository import require_unused
 
 WRITERS = (Role.manager, Role.director, Role.admin)
+
+
+CAMPAIGNS = Records(repo.campaigns, "campaign")
 
 
 async def _require_unused_name(
@@ -45,9 +48,7 @@ async def create_campaign(conn: AsyncConnection, principal: Principal, data: Cam
     principal.require_role(*WRITERS, action="record campaigns")
     _require_ordered(data.starts_on, data.ends_on)
     await _require_unused_name(conn, data.name)
-    row = await repo.campaigns.insert(conn, data.model_dump())
-    await record(conn, principal, "create", "campaign", row["id"], after=row)
-    return row
+    return await CAMPAIGNS.create(conn, principal, data.model_dump(), None)
 
 
 async def update_campaign(
@@ -58,17 +59,15 @@ async def update_campaign(
     expected_version: int | None,
 ) -> Row:
     principal.require_role(*WRITERS, action="change campaigns")
-    current = await repo.campaigns.get(conn, principal, campaign_id, lock=True)
+    current = await CAMPAIGNS.locked(conn, principal, campaign_id, None)
     changes = data.changes()
     if "name" in changes:
         await _require_unused_name(conn, changes["name"], except_id=campaign_id)
     merged = {**current, **changes}
     _require_ordered(merged["starts_on"], merged["ends_on"])
-    row = await repo.campaigns.update(
-        conn, principal, campaign_id, changes, expected_version=expected_version, current=current
+    return await CAMPAIGNS.save(
+        conn, principal, current, changes, None, expected_version=expected_version
     )
-    await record(conn, principal, "update", "campaign", campaign_id, before=current, after=row)
-    return row
 
 
 async def get_campaign(conn: AsyncConnection, principal: Principal, campaign_id: uuid.UUID) -> Row:

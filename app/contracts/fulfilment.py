@@ -19,7 +19,17 @@ from app.contracts.schemas import (
     DeliveryProgress,
     MilestonePayment,
 )
-from app.contracts.service import POLICY, advance_deal, apply, check, lock, save
+from app.contracts.service import (
+    POLICY,
+    Part,
+    advance_deal,
+    apply,
+    check,
+    delivery_view,
+    lock,
+    save,
+    store,
+)
 from app.core.access import Principal
 from app.core.clock import utcnow
 from app.core.crud import Row
@@ -105,7 +115,7 @@ async def schedule_delivery(
     contract_id: uuid.UUID,
     data: DeliveryCreate,
     version: int | None,
-) -> dict[str, Any]:
+) -> Part:
     contract = await lock(conn, principal, contract_id, version)
     if contract["status"] not in _SCHEDULABLE:
         raise _refuse(
@@ -124,9 +134,10 @@ async def schedule_delivery(
             TriggerEvent.delivery_scheduled, delivery["id"], anchor, DEFAULT_POLICY.tasks
         )
         await _open_tasks(conn, contract, notice)
-    return await save(
+    saved = await store(
         conn, principal, contract, {}, "delivery_scheduled", after={"delivery": delivery}
     )
+    return Part(delivery_view(delivery), saved["version"])
 
 
 async def _open_tasks(conn: AsyncConnection, contract: Row, specs: list[TaskSpec]) -> None:
@@ -295,7 +306,7 @@ async def request_change(
     contract_id: uuid.UUID,
     data: ChangeRequestCreate,
     version: int | None,
-) -> dict[str, Any]:
+) -> Part:
     contract = await lock(conn, principal, contract_id, version)
     enforce(can_request_change(contract["status"]), CONFLICT_CODES)
     values = {
@@ -304,9 +315,10 @@ async def request_change(
         "requested_by": principal.user_id,
     }
     change = await repo.change_requests.insert(conn, contract["id"], values, utcnow())
-    return await save(
+    saved = await store(
         conn, principal, contract, {}, "change_requested", after={"change_request": change}
     )
+    return Part(dict(change), saved["version"])
 
 
 def _billed(milestones: list[Row]) -> list[BilledMilestone]:

@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.contracts.schemas import ChangeRequestRead, ContractRead, DeliveryRecord, MilestoneRecord
 from app.core.access import Kind
-from app.core.crud import Row, TableRepository
+from app.core.crud import Page, Row, TableRepository, all_dicts
 from app.core.errors import Conflict, not_found
 from app.core.ids import new_id
-from app.core.pagination import sort_keys
+from app.core.pagination import SortKey, decode_cursor, keyset_clause, order_by, page, sort_keys
 from app.core.problems import register_constraint
 from app.deals.repository import deals, deals_table
 from app.models import Contract, ContractChangeRequest, Delivery, PaymentMilestone
@@ -44,15 +44,27 @@ class Children:
         self.table = table
         self.label = label
         self.columns = [table.c[name] for name in read_columns]
-        self.order = (table.c[order], table.c.id)
+        self.sort = SortKey(order, (order,))
 
     async def of(self, conn: AsyncConnection, contract_id: uuid.UUID) -> list[Row]:
         statement = (
             sa.select(*self.columns)
             .where(self.table.c.contract_id == contract_id)
-            .order_by(*self.order)
+            .order_by(*order_by(self.table, self.sort))
         )
         return list((await conn.execute(statement)).mappings().all())
+
+    async def page(
+        self, conn: AsyncConnection, contract_id: uuid.UUID, *, cursor: str | None, limit: int
+    ) -> Page:
+        """One page of a contract's children, in the same order as `of`."""
+        statement = sa.select(*self.columns).where(self.table.c.contract_id == contract_id)
+        if cursor:
+            after = decode_cursor(cursor, self.sort)
+            statement = statement.where(keyset_clause(self.table, self.sort, after))
+        statement = statement.order_by(*order_by(self.table, self.sort)).limit(limit + 1)
+        items, next_cursor = page(all_dicts(await conn.execute(statement)), limit, self.sort)
+        return Page(items, next_cursor)
 
     async def get(self, conn: AsyncConnection, contract_id: uuid.UUID, ident: uuid.UUID) -> Row:
         """One child of a contract the caller already holds; 404 for another contract's."""

@@ -1,11 +1,12 @@
 """Contracts: review and signing, payment milestones, delivery, acceptance, change requests.
 
 A contract is one aggregate: its milestones, deliveries and change requests are changed
-through actions on it, each answered with the whole contract, and its `ETag` covers them
-all — send it as `If-Match` on every action.
+through actions on it, and its `ETag` covers them all — send it as `If-Match` on every
+action. Deliveries and change requests carry the contract's `ETag` too.
 
-Creating something (the contract, a delivery, a change request) answers 201 with a
-`Location`; every other action changes an existing record and answers 200.
+Creating something (the contract, a delivery, a change request) answers 201 with what
+was created and its `Location`; every other action changes an existing record and
+answers 200 with the whole contract.
 """
 
 import uuid
@@ -20,6 +21,7 @@ from app.contracts import fulfilment, lifecycle, service
 from app.contracts.repository import CONTRACT_SORTS
 from app.contracts.schemas import (
     ChangeRequestCreate,
+    ChangeRequestRead,
     ContractAcceptance,
     ContractCreate,
     ContractDetail,
@@ -28,11 +30,13 @@ from app.contracts.schemas import (
     ContractUpdate,
     DeliveryCreate,
     DeliveryProgress,
+    DeliveryRead,
     MilestonePayment,
 )
+from app.contracts.service import Part
 from app.core.deps import Conn, CurrentPrincipal, IdempotentPost
 from app.core.enums import ChangeRequestStatus, ContractStatus
-from app.core.http import IfMatch, created_response, record_response
+from app.core.http import IfMatch, created_response, etag, record_response
 from app.core.json import JsonResponse
 from app.core.pagination import sort_enum
 from app.core.routing import (
@@ -49,15 +53,37 @@ router = api_router("/api/v1/contracts", "contracts")
 
 ContractSort = sort_enum("ContractSort", CONTRACT_SORTS)
 Run = Callable[[], Awaitable[dict[str, Any]]]
+RunPart = Callable[[], Awaitable[Part]]
 
 
 async def _created(idem: IdempotentPost, run: Run) -> Response:
-    """A new contract (or a new part of one): 201 with the contract, once per key. The
-    parts have no address of their own, so `Location` is the contract's."""
+    """A new contract: 201 with the contract, once per key."""
 
     async def make() -> Response:
         row = await run()
         return created_response(row, f"/api/v1/contracts/{row['id']}")
+
+    return await idem.respond(make)
+
+
+def _part_response(part: Part, status_code: int = 200, **headers: str) -> JsonResponse:
+    """A delivery or change request, with the ETag of its contract."""
+    return JsonResponse(
+        part.item,
+        status_code=status_code,
+        headers={"ETag": etag(part.contract_version), **headers},
+    )
+
+
+async def _created_part(
+    idem: IdempotentPost, contract_id: uuid.UUID, collection: str, run: RunPart
+) -> Response:
+    """A new delivery or change request: 201 with it and its address, once per key."""
+
+    async def make() -> Response:
+        part = await run()
+        location = f"/api/v1/contracts/{contract_id}/{collection}/{part.item['id']}"
+        return _part_response(part, 201, Location=location)
 
     return await idem.respond(make)
 
@@ -193,7 +219,7 @@ async def sign_contract(
 @router.post(
     "/{contract_id}/deliveries",
     status_code=201,
-    response_model=ContractDetail,
+    response_model=DeliveryRead,
     responses=WRITE_PROBLEMS,
 )
 async def schedule_delivery(
@@ -206,13 +232,44 @@ async def schedule_delivery(
 ) -> Response:
     """Schedule a delivery (not on a delivered contract, whose every delivery is installed).
 
-    201; the answer is the contract, the new delivery the last of its `deliveries`. With a
-    planned date, its `notice_date` is 2 days before, and the contract's owner gets a
-    `delivery_notice` task due at the start of that day to tell the customer.
+    201 with the new delivery; `Location` is its address. The `ETag` is the contract's new
+    one: send it as `If-Match` on the contract's next action. With a planned date, its
+    `notice_date` is 2 days before, and the contract's owner gets a `delivery_notice` task
+    due at the start of that day to tell the customer.
     """
-    return await _created(
-        idem, lambda: fulfilment.schedule_delivery(conn, principal, contract_id, body, version)
+    return await _created_part(
+        idem,
+        contract_id,
+        "deliveries",
+        lambda: fulfilment.schedule_delivery(conn, principal, contract_id, body, version),
     )
+
+
+@router.get("/{contract_id}/deliveries", response_model=Page[DeliveryRead], responses=READ_PROBLEMS)
+async def list_contract_deliveries(
+    contract_id: uuid.UUID,
+    conn: Conn,
+    principal: CurrentPrincipal,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+) -> JsonResponse:
+    """A contract's deliveries, in the order they were scheduled (404 for a contract you
+    may not see)."""
+    result = await service.list_deliveries(conn, principal, contract_id, cursor=cursor, limit=limit)
+    return JsonResponse(result.as_dict())
+
+
+@router.get(
+    "/{contract_id}/deliveries/{delivery_id}",
+    response_model=DeliveryRead,
+    responses=READ_PROBLEMS,
+)
+async def get_contract_delivery(
+    contract_id: uuid.UUID, delivery_id: uuid.UUID, conn: Conn, principal: CurrentPrincipal
+) -> JsonResponse:
+    """Read one delivery of a contract you may see. The `ETag` is the contract's."""
+    part = await service.get_delivery(conn, principal, contract_id, delivery_id)
+    return _part_response(part)
 
 
 @router.post(
@@ -332,7 +389,7 @@ async def pay_milestone(
 @router.post(
     "/{contract_id}/change-requests",
     status_code=201,
-    response_model=ContractDetail,
+    response_model=ChangeRequestRead,
     responses=WRITE_PROBLEMS,
 )
 async def request_contract_change(
@@ -344,10 +401,47 @@ async def request_contract_change(
     idem: IdempotentPost,
 ) -> Response:
     """Put a written change with its extra fee on a signed contract, pending approval.
-    201; the answer is the contract, the new request the last of its `change_requests`."""
-    return await _created(
-        idem, lambda: fulfilment.request_change(conn, principal, contract_id, body, version)
+
+    201 with the new change request; `Location` is its address. The `ETag` is the
+    contract's new one: send it as `If-Match` to approve or reject the change."""
+    return await _created_part(
+        idem,
+        contract_id,
+        "change-requests",
+        lambda: fulfilment.request_change(conn, principal, contract_id, body, version),
     )
+
+
+@router.get(
+    "/{contract_id}/change-requests",
+    response_model=Page[ChangeRequestRead],
+    responses=READ_PROBLEMS,
+)
+async def list_contract_change_requests(
+    contract_id: uuid.UUID,
+    conn: Conn,
+    principal: CurrentPrincipal,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+) -> JsonResponse:
+    """A contract's change requests, oldest first (404 for a contract you may not see)."""
+    result = await service.list_change_requests(
+        conn, principal, contract_id, cursor=cursor, limit=limit
+    )
+    return JsonResponse(result.as_dict())
+
+
+@router.get(
+    "/{contract_id}/change-requests/{change_id}",
+    response_model=ChangeRequestRead,
+    responses=READ_PROBLEMS,
+)
+async def get_contract_change_request(
+    contract_id: uuid.UUID, change_id: uuid.UUID, conn: Conn, principal: CurrentPrincipal
+) -> JsonResponse:
+    """Read one change request of a contract you may see. The `ETag` is the contract's."""
+    part = await service.get_change_request(conn, principal, contract_id, change_id)
+    return _part_response(part)
 
 
 @router.post(

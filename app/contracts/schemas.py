@@ -13,7 +13,15 @@ from app.core.enums import (
     MilestoneAnchor,
     MilestoneKind,
 )
-from app.core.schemas import AwareDatetime, InputModel, Money, Name, PatchModel, ReadModel
+from app.core.schemas import (
+    AwareDatetime,
+    InputModel,
+    Money,
+    Name,
+    PatchModel,
+    Percentage,
+    ReadModel,
+)
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 Description = Annotated[
@@ -131,7 +139,7 @@ class MilestoneRecord(ReadModel):
     position: int
     kind: MilestoneKind
     label: str | None
-    percent: Decimal = Field(description="The milestone's share of the contract as agreed.")
+    percent: Percentage = Field(description="The milestone's share of the contract as agreed.")
     amount: Decimal = Field(
         description="What is billed. The amounts always add up to the contract amount: an "
         "approved change keeps paid milestones' amounts and spreads over the unpaid ones "

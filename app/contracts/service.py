@@ -6,6 +6,7 @@ change requests in `app.contracts.fulfilment`.
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -51,7 +52,21 @@ _DEAL_STAGE_BEFORE = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Part:
+    """A delivery or change request as the API shows it, with the version of the contract
+    it belongs to: the contract's ETag covers everything under it."""
+
+    item: dict[str, Any]
+    contract_version: int
+
+
 # ------------------------------------------------------------------ shared by actions
+
+
+def delivery_view(delivery: Row) -> dict[str, Any]:
+    """A delivery with the day the customer is to hear of it."""
+    return {**delivery, "notice_date": _notice_date(delivery["planned_date"])}
 
 
 async def detail(conn: AsyncConnection, contract: Row) -> dict[str, Any]:
@@ -62,10 +77,7 @@ async def detail(conn: AsyncConnection, contract: Row) -> dict[str, Any]:
         {**m, "overdue_days": days_overdue(m["due_date"], m["paid_at"], today)}
         for m in await repo.milestones.of(conn, contract["id"])
     ]
-    deliveries = [
-        {**d, "notice_date": _notice_date(d["planned_date"])}
-        for d in await repo.deliveries.of(conn, contract["id"])
-    ]
+    deliveries = [delivery_view(d) for d in await repo.deliveries.of(conn, contract["id"])]
     return {
         **contract,
         "milestones": milestones,
@@ -117,7 +129,7 @@ async def _refresh_due_dates(conn: AsyncConnection, contract: Row, at: datetime)
             await repo.milestones.update(conn, milestone["id"], {"due_date": due}, at)
 
 
-async def save(
+async def store(
     conn: AsyncConnection,
     principal: Principal,
     contract: Row,
@@ -126,9 +138,9 @@ async def save(
     *,
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> Row:
     """Write the contract's changes and the audit entry; `before`/`after` add the child
-    record an action touched to the entry."""
+    record an action touched to the entry. The contract row as it now is."""
     if changes:
         updated = await repo.contracts.update(
             conn, principal, contract["id"], changes, expected_version=None, current=contract
@@ -145,6 +157,21 @@ async def save(
         before={**contract, **(before or {})},
         after={**updated, **(after or {})},
     )
+    return updated
+
+
+async def save(
+    conn: AsyncConnection,
+    principal: Principal,
+    contract: Row,
+    changes: Mapping[str, Any],
+    action: str,
+    *,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """`store`, answered with the whole contract."""
+    updated = await store(conn, principal, contract, changes, action, before=before, after=after)
     return await detail(conn, updated)
 
 
@@ -224,7 +251,7 @@ def _milestone_rows(milestones: Sequence[MilestoneInput], amount: Any) -> list[d
 async def create_contract(
     conn: AsyncConnection, principal: Principal, data: ContractCreate
 ) -> dict[str, Any]:
-    principal.require(Kind.contracts, "write")
+    principal.require(Kind.contracts, "create")
     _check_dates(data.start_date, data.end_date)
     quote, version = await _accepted_quote_version(conn, principal, data.quote_id)
     deal = await repo.lock_deal(conn, quote["deal_id"])
@@ -251,8 +278,54 @@ async def create_contract(
 async def get_contract(
     conn: AsyncConnection, principal: Principal, contract_id: uuid.UUID
 ) -> dict[str, Any]:
+    return await detail(conn, await _readable(conn, principal, contract_id))
+
+
+async def get_delivery(
+    conn: AsyncConnection, principal: Principal, contract_id: uuid.UUID, delivery_id: uuid.UUID
+) -> Part:
+    contract = await _readable(conn, principal, contract_id)
+    delivery = await repo.deliveries.get(conn, contract["id"], delivery_id)
+    return Part(delivery_view(delivery), contract["version"])
+
+
+async def list_deliveries(
+    conn: AsyncConnection,
+    principal: Principal,
+    contract_id: uuid.UUID,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> Page:
+    contract = await _readable(conn, principal, contract_id)
+    found = await repo.deliveries.page(conn, contract["id"], cursor=cursor, limit=limit)
+    return Page([delivery_view(d) for d in found.items], found.next_cursor)
+
+
+async def get_change_request(
+    conn: AsyncConnection, principal: Principal, contract_id: uuid.UUID, change_id: uuid.UUID
+) -> Part:
+    contract = await _readable(conn, principal, contract_id)
+    change = await repo.change_requests.get(conn, contract["id"], change_id)
+    return Part(dict(change), contract["version"])
+
+
+async def list_change_requests(
+    conn: AsyncConnection,
+    principal: Principal,
+    contract_id: uuid.UUID,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> Page:
+    contract = await _readable(conn, principal, contract_id)
+    return await repo.change_requests.page(conn, contract["id"], cursor=cursor, limit=limit)
+
+
+async def _readable(conn: AsyncConnection, principal: Principal, contract_id: uuid.UUID) -> Row:
+    """The contract, if the caller may read it: what hangs off it is seen by the same."""
     principal.require(Kind.contracts, "read")
-    return await detail(conn, await repo.contracts.get(conn, principal, contract_id))
+    return await repo.contracts.get(conn, principal, contract_id)
 
 
 async def update_contract(

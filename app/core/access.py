@@ -28,24 +28,35 @@ class Kind(StrEnum):
     tasks = "tasks"
 
 
-Mode = Literal["read", "write"]
+# `create` adds records without reading or changing existing ones (a web form's key);
+# `write` creates and changes, and implies `read`, since every write answers with the record.
+Mode = Literal["read", "create", "write"]
+MODES: tuple[Mode, ...] = ("read", "create", "write")
+_IMPLIED_BY: dict[Mode, tuple[Mode, ...]] = {
+    "read": ("read", "write"),
+    "create": ("create", "write"),
+    "write": ("write",),
+}
 
 _SALES_KINDS = frozenset(Kind)
+_ALL: frozenset[Mode] = frozenset({"read", "write"})
 ROLE_ACCESS: dict[Role, dict[Kind, frozenset[Mode]]] = {
-    Role.rep: {k: frozenset({"read", "write"}) for k in _SALES_KINDS},
-    Role.manager: {k: frozenset({"read", "write"}) for k in _SALES_KINDS},
-    Role.director: {k: frozenset({"read", "write"}) for k in _SALES_KINDS},
-    Role.admin: {k: frozenset({"read", "write"}) for k in _SALES_KINDS},
+    Role.rep: {k: _ALL for k in _SALES_KINDS},
+    Role.manager: {k: _ALL for k in _SALES_KINDS},
+    Role.director: {k: _ALL for k in _SALES_KINDS},
+    Role.admin: {k: _ALL for k in _SALES_KINDS},
     Role.support_agent: {
-        Kind.tickets: frozenset({"read", "write"}),
+        Kind.tickets: _ALL,
         Kind.customers: frozenset({"read"}),
         Kind.contacts: frozenset({"read"}),
-        Kind.activities: frozenset({"read", "write"}),
-        Kind.tasks: frozenset({"read", "write"}),
+        Kind.activities: _ALL,
+        Kind.tasks: _ALL,
     },
 }
 
-API_KEY_SCOPES = frozenset(f"{k.value}:{m}" for k in Kind for m in ("read", "write"))
+# Beside the kinds' scopes: the change feed (`GET /api/v1/events`), and managing webhooks.
+FEED_SCOPES = frozenset({"events:read"})
+API_KEY_SCOPES = frozenset(f"{k.value}:{m}" for k in Kind for m in MODES) | FEED_SCOPES
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,15 +79,19 @@ class Principal:
 
     @property
     def sees_everything(self) -> bool:
-        return self.kind == "api_key" or self.role in (Role.director, Role.admin)
+        # The service's own jobs read what they act on wherever it is.
+        return self.kind in ("api_key", "system") or self.role in (Role.director, Role.admin)
 
     def can(self, kind: Kind, mode: Mode) -> bool:
         if self.kind == "system":
             return False  # the service's own jobs never act through the API's checks
+        granted: frozenset[Mode]
         if self.kind == "api_key":
-            return f"{kind.value}:{mode}" in self.scopes
-        assert self.role is not None
-        return mode in ROLE_ACCESS[self.role].get(kind, frozenset())
+            granted = frozenset(m for m in MODES if f"{kind.value}:{m}" in self.scopes)
+        else:
+            assert self.role is not None
+            granted = ROLE_ACCESS[self.role].get(kind, frozenset())
+        return any(m in granted for m in _IMPLIED_BY[mode])
 
     def require(self, kind: Kind, mode: Mode) -> None:
         if not self.can(kind, mode):
@@ -110,12 +125,19 @@ def _viewer(principal: Principal) -> sa.BindParameter[uuid.UUID]:
     return sa.bindparam(VIEWER_ID, principal.id, type_=sa.Uuid)
 
 
-def _team_members(principal: Principal) -> sa.Select[tuple[uuid.UUID]]:
-    from app.models import User
+def team_members(principal: Principal) -> sa.Select[tuple[uuid.UUID]]:
+    """The users of the principal's team; for a manager, also of every team they are the
+    named manager of (one notion of "my team" for visibility and for escalations)."""
+    from app.models import Team, User
 
     users = User.__table__  # type: ignore[attr-defined]
     team = sa.bindparam(VIEWER_TEAM_ID, principal.team_id, type_=sa.Uuid)
-    return sa.select(users.c.id).where(users.c.team_id == team)
+    member = users.c.team_id == team
+    if principal.role == Role.manager:
+        teams = Team.__table__  # type: ignore[attr-defined]
+        led = sa.select(teams.c.id).where(teams.c.manager_id == _viewer(principal))
+        member = sa.or_(member, users.c.team_id.in_(led))
+    return sa.select(users.c.id).where(member)
 
 
 def visibility_shape(principal: Principal) -> tuple[object, ...]:
@@ -132,19 +154,40 @@ def viewer_params(principal: Principal) -> dict[str, uuid.UUID | None]:
 def owned_by(
     principal: Principal, owner: sa.ColumnElement[uuid.UUID | None]
 ) -> sa.ColumnElement[bool]:
-    """Rows owned by the principal or, for a manager, by their team (or by nobody yet)."""
+    """Rows owned by the principal or, for a manager, by someone of their team. A row
+    owned by nobody is no one's to see here: it is seen through what it belongs to."""
     if principal.sees_everything:
         return sa.true()
     if principal.role == Role.manager:
-        mine = [owner == _viewer(principal), owner.is_(None)]
-        if principal.team_id is not None:
-            mine.append(owner.in_(_team_members(principal)))
-        return sa.or_(*mine)
+        return sa.or_(owner == _viewer(principal), owner.in_(team_members(principal)))
     return owner == _viewer(principal)
 
 
+def _shared_or_owned(principal: Principal, table: sa.Table) -> sa.ColumnElement[bool]:
+    """A lead, customer or deal: the owner's (and their manager's), or, when its owner
+    shared it, every teammate's."""
+    owned = owned_by(principal, table.c.owner_id)
+    if principal.role == Role.manager or principal.team_id is None:
+        return owned  # a manager sees the whole team's already; no team, no teammates
+    if "shared_with_team" in table.c:
+        return sa.or_(owned, _shared_in_team(principal, table))
+    # A deal's derived rows (its stage stays) are shared with the deal.
+    from app.models import Deal
+
+    deals: sa.Table = Deal.__table__  # type: ignore[attr-defined]
+    shared_deals = sa.select(deals.c.id).where(_shared_in_team(principal, deals))
+    return sa.or_(owned, table.c.deal_id.in_(shared_deals))
+
+
+def _shared_in_team(principal: Principal, table: sa.Table) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        table.c.shared_with_team.is_(True), table.c.owner_id.in_(team_members(principal))
+    )
+
+
 def visible_customers(principal: Principal) -> sa.ColumnElement[bool]:
-    """Customers the principal owns, covers as a contact's covering rep, or supports."""
+    """Customers the principal owns, shares, covers as a contact's covering rep, or
+    supports."""
     from app.models import Contact, Customer, Ticket
 
     customers = Customer.__table__  # type: ignore[attr-defined]
@@ -154,20 +197,51 @@ def visible_customers(principal: Principal) -> sa.ColumnElement[bool]:
         tickets = Ticket.__table__  # type: ignore[attr-defined]
         return customers.c.id.in_(sa.select(tickets.c.customer_id))
     contacts = Contact.__table__  # type: ignore[attr-defined]
-    covering = contacts.c.covering_rep_id == _viewer(principal)
-    if principal.role == Role.manager and principal.team_id is not None:
-        covering = sa.or_(covering, contacts.c.covering_rep_id.in_(_team_members(principal)))
+    covering = owned_by(principal, contacts.c.covering_rep_id)
     return sa.or_(
-        owned_by(principal, customers.c.owner_id),
+        _shared_or_owned(principal, customers),
         customers.c.id.in_(sa.select(contacts.c.customer_id).where(covering)),
     )
 
 
-def visible_customer_ids(principal: Principal) -> sa.Select[tuple[uuid.UUID]]:
-    from app.models import Customer
+def _visible_ids(principal: Principal, kind: Kind) -> sa.Select[tuple[uuid.UUID]]:
+    from app.models import Customer, Deal, Lead
 
-    customers = Customer.__table__  # type: ignore[attr-defined]
-    return sa.select(customers.c.id).where(visible_customers(principal))
+    model = {Kind.customers: Customer, Kind.deals: Deal, Kind.leads: Lead}[kind]
+    table: sa.Table = model.__table__  # type: ignore[attr-defined]
+    return sa.select(table.c.id).where(visible(principal, kind, table))
+
+
+def visible_customer_ids(principal: Principal) -> sa.Select[tuple[uuid.UUID]]:
+    return _visible_ids(principal, Kind.customers)
+
+
+# What an unassigned task is about decides who sees it.
+_TASK_SUBJECTS: dict[str, Kind] = {
+    "lead": Kind.leads,
+    "customer": Kind.customers,
+    "deal": Kind.deals,
+    "quote": Kind.quotes,
+    "contract": Kind.contracts,
+    "ticket": Kind.tickets,
+}
+
+
+def _task_subject_visible(principal: Principal, table: sa.Table) -> sa.ColumnElement[bool]:
+    from app.models import Contract, Quote, Ticket
+
+    subjects = {Kind.quotes: Quote, Kind.contracts: Contract, Kind.tickets: Ticket}
+    branches = []
+    for related_type, kind in _TASK_SUBJECTS.items():
+        if not principal.can(kind, "read"):
+            continue
+        if kind in subjects:
+            subject: sa.Table = subjects[kind].__table__  # type: ignore[attr-defined]
+            ids = sa.select(subject.c.id).where(visible(principal, kind, subject))
+        else:
+            ids = _visible_ids(principal, kind)
+        branches.append(sa.and_(table.c.related_type == related_type, table.c.related_id.in_(ids)))
+    return sa.and_(table.c.assignee_id.is_(None), sa.or_(sa.false(), *branches))
 
 
 def visible(principal: Principal, kind: Kind, table: sa.Table) -> sa.ColumnElement[bool]:
@@ -178,6 +252,14 @@ def visible(principal: Principal, kind: Kind, table: sa.Table) -> sa.ColumnEleme
         return visible_customers(principal)
     if kind == Kind.contacts:
         return table.c.customer_id.in_(visible_customer_ids(principal))
+    if kind in (Kind.leads, Kind.deals):
+        return _shared_or_owned(principal, table)
+    if kind in (Kind.quotes, Kind.contracts):
+        # The deal's people see its quotes and contracts, shared deals included.
+        return sa.or_(
+            owned_by(principal, table.c.owner_id),
+            table.c.deal_id.in_(_visible_ids(principal, Kind.deals)),
+        )
     if kind == Kind.tickets:
         if principal.role == Role.support_agent:
             return sa.true()
@@ -186,17 +268,17 @@ def visible(principal: Principal, kind: Kind, table: sa.Table) -> sa.ColumnEleme
             owned_by(principal, table.c.assignee_id),
         )
     if kind == Kind.tasks:
-        return owned_by(principal, table.c.assignee_id)
-    if kind == Kind.activities:
-        if principal.role == Role.support_agent:
-            return sa.or_(
-                table.c.owner_id == _viewer(principal),
-                table.c.customer_id.in_(visible_customer_ids(principal)),
-            )
         return sa.or_(
-            owned_by(principal, table.c.owner_id),
-            table.c.customer_id.in_(visible_customer_ids(principal)),
+            owned_by(principal, table.c.assignee_id), _task_subject_visible(principal, table)
         )
+    if kind == Kind.activities:
+        about = [table.c.customer_id.in_(visible_customer_ids(principal))]
+        if principal.role != Role.support_agent:
+            about += [
+                table.c.deal_id.in_(_visible_ids(principal, Kind.deals)),
+                table.c.lead_id.in_(_visible_ids(principal, Kind.leads)),
+            ]
+        return sa.or_(owned_by(principal, table.c.owner_id), *about)
     return owned_by(principal, table.c.owner_id)
 
 
@@ -211,18 +293,54 @@ def self_owned_column(principal: Principal, kind: Kind) -> str | None:
     return "assignee_id" if kind in (Kind.tickets, Kind.tasks) else "owner_id"
 
 
-def may_assign_to(principal: Principal, owner_id: uuid.UUID | None) -> bool:
-    """Reps keep their records to themselves; managers and above hand them out."""
-    if principal.sees_everything or principal.role == Role.manager:
+def may_assign_to(principal: Principal, user_id: uuid.UUID, *, in_team: bool) -> bool:
+    """Reps keep their records to themselves; a manager hands them out within the team;
+    directors and admins to anyone."""
+    if principal.sees_everything or user_id == principal.id:
         return True
-    return owner_id == principal.id
+    return principal.role == Role.manager and in_team
 
 
-def require_assignable(principal: Principal, owner_id: uuid.UUID | None, field_name: str) -> None:
-    if not may_assign_to(principal, owner_id):
+def answers_for(principal: Principal, owner_id: uuid.UUID | None, *, owner_in_team: bool) -> bool:
+    """Whether the principal answers for a record: its owner, the owner's manager, or a
+    director or admin. Only they hand it to someone else, share it or archive it; seeing
+    a record (as a covering rep or a teammate) is not enough."""
+    if principal.sees_everything or (owner_id is not None and owner_id == principal.id):
+        return True
+    return principal.role == Role.manager and owner_in_team
+
+
+def require_assignable(
+    principal: Principal, user_id: uuid.UUID, field_name: str, *, in_team: bool
+) -> None:
+    if may_assign_to(principal, user_id, in_team=in_team):
+        return
+    if principal.role == Role.manager:
         raise Forbidden(
-            f"Only a manager, director or admin may assign {field_name} to someone else.",
-            errors=[
-                ErrorItem("assign_not_allowed", "reps may only assign to themselves", field_name)
-            ],
+            f"{field_name} names someone outside your team: a manager assigns within the team.",
+            errors=[ErrorItem("assign_outside_team", "not a member of your team", field_name)],
+        )
+    raise Forbidden(
+        f"Only a manager, director or admin may assign {field_name} to someone else.",
+        errors=[ErrorItem("assign_not_allowed", "reps may only assign to themselves", field_name)],
+    )
+
+
+def require_may_unassign(principal: Principal, field_name: str) -> None:
+    """A record owned by nobody is seen by directors and admins alone, so only they may
+    leave one unowned: anyone else would lose sight of it."""
+    if not principal.sees_everything:
+        raise Forbidden(
+            f"Only a director or admin may leave {field_name} empty.",
+            errors=[ErrorItem("unassign_not_allowed", "give the record to someone", field_name)],
+        )
+
+
+def require_answers_for(
+    principal: Principal, owner_id: uuid.UUID | None, action: str, *, owner_in_team: bool
+) -> None:
+    if not answers_for(principal, owner_id, owner_in_team=owner_in_team):
+        raise Forbidden(
+            f"Only the owner, their manager, a director or an admin may {action}.",
+            errors=[ErrorItem("not_record_owner", f"{action} needs the record's owner", None)],
         )

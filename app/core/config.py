@@ -1,14 +1,24 @@
 """Service settings, read from the environment with the `SALESFLOW_` prefix."""
 
+import ipaddress
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_JWT_SECRET = "change-me-salesflow-development-secret"
+# The development default of earlier releases: it is in the public source, so a token signed
+# with it proves nothing, in any environment.
+PUBLISHED_JWT_SECRET = "change-me-salesflow-development-secret"
 # HS256 signs with SHA-256: a key shorter than its 32-byte output is the weak link.
 MIN_PRODUCTION_SECRET_BYTES = 32
+# Production bounds. A stolen token works until it expires (or its user's password changes),
+# so an hour is the longest lifetime served without a warning. A login limit above these
+# lets a guesser try thousands of passwords a day against one account.
+PRODUCTION_TOKEN_MINUTES_WARNING = 60
+PRODUCTION_MAX_LOGIN_FAILURES = 100
+PRODUCTION_MAX_LOGIN_FAILURES_PER_CLIENT = 1000
+PRODUCTION_MIN_LOGIN_WINDOW_SECONDS = 60
 
 
 class Settings(BaseSettings):
@@ -21,39 +31,138 @@ class Settings(BaseSettings):
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
     db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)
+    db_client_timeout_margin_ms: int = Field(default=1_000, ge=0)
     db_echo: bool = False
+    ready_timeout_seconds: float = Field(default=3.0, gt=0)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
 
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
+    # How long the change feed keeps events (`GET /api/v1/events`); pruned by the round.
+    events_retention_days: int = Field(default=30, ge=1)
+    forwarded_allow_ips: str = ""
 
-    jwt_secret: str = DEFAULT_JWT_SECRET
+    # None: the service signs with a secret it generates once per database (app.auth.signing).
+    jwt_secret: str | None = None
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
     login_max_failures: int = Field(default=5, ge=1)
+    login_max_failures_per_client: int = Field(default=20, ge=1)
     login_failure_window_seconds: int = Field(default=900, ge=1)
 
     sla_sweep_interval_seconds: float = Field(default=30.0, ge=0)
     triggers_interval_seconds: float = Field(default=3600.0, ge=0)
 
-    @model_validator(mode="after")
-    def _production_needs_real_secret(self) -> "Settings":
-        if self.environment != "production":
-            return self
-        if self.jwt_secret == DEFAULT_JWT_SECRET:
-            raise ValueError("SALESFLOW_JWT_SECRET must be set to a private value in production")
-        if len(self.jwt_secret.encode()) < MIN_PRODUCTION_SECRET_BYTES:
+    @field_validator("jwt_secret")
+    @classmethod
+    def _not_the_published_secret(cls, secret: str | None) -> str | None:
+        if secret == PUBLISHED_JWT_SECRET:
             raise ValueError(
+                "SALESFLOW_JWT_SECRET is the value published in the source; unset it (the "
+                "service then generates a secret of its own) or set a private one"
+            )
+        return secret
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        for entry in _entries(value):
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"SALESFLOW_FORWARDED_ALLOW_IPS: {entry!r} is not an IP address, a network "
+                    "(10.0.0.0/8) or *"
+                ) from None
+        return ",".join(_entries(value))
+
+    @model_validator(mode="after")
+    def _production_is_safe(self) -> "Settings":
+        if self.environment == "production":
+            problems = self._production_refusals()
+            if problems:
+                raise ValueError("; ".join(problems))
+        return self
+
+    def _production_refusals(self) -> list[str]:
+        problems = []
+        if self.jwt_secret is None:
+            problems.append("SALESFLOW_JWT_SECRET must be set to a private value in production")
+        elif len(self.jwt_secret.encode()) < MIN_PRODUCTION_SECRET_BYTES:
+            problems.append(
                 f"SALESFLOW_JWT_SECRET must be at least {MIN_PRODUCTION_SECRET_BYTES} bytes "
                 "in production (an HMAC key shorter than its hash is guessable)"
             )
-        return self
+        if self.is_sqlite:
+            problems.append(
+                "SALESFLOW_DATABASE_URL names SQLite; production needs PostgreSQL "
+                "(statement timeouts, concurrent writers, several workers and replicas)"
+            )
+        if self.db_echo:
+            problems.append(
+                "SALESFLOW_DB_ECHO logs every statement with its parameters (password hashes, "
+                "customers' data); it is refused in production"
+            )
+        return problems + self._unlimited_logins()
+
+    def _unlimited_logins(self) -> list[str]:
+        problems = []
+        if self.login_max_failures > PRODUCTION_MAX_LOGIN_FAILURES:
+            problems.append(
+                f"SALESFLOW_LOGIN_MAX_FAILURES may be at most {PRODUCTION_MAX_LOGIN_FAILURES} "
+                "in production"
+            )
+        if self.login_max_failures_per_client > PRODUCTION_MAX_LOGIN_FAILURES_PER_CLIENT:
+            problems.append(
+                "SALESFLOW_LOGIN_MAX_FAILURES_PER_CLIENT may be at most "
+                f"{PRODUCTION_MAX_LOGIN_FAILURES_PER_CLIENT} in production"
+            )
+        if self.login_failure_window_seconds < PRODUCTION_MIN_LOGIN_WINDOW_SECONDS:
+            problems.append(
+                "SALESFLOW_LOGIN_FAILURE_WINDOW_SECONDS must be at least "
+                f"{PRODUCTION_MIN_LOGIN_WINDOW_SECONDS} in production"
+            )
+        return problems
+
+    def start_up_warnings(self) -> list[str]:
+        """What is allowed but unwise, logged when the service starts."""
+        warnings = []
+        if (
+            self.environment == "production"
+            and self.access_token_minutes > PRODUCTION_TOKEN_MINUTES_WARNING
+        ):
+            warnings.append(
+                f"SALESFLOW_ACCESS_TOKEN_MINUTES is {self.access_token_minutes}: a stolen token "
+                f"stays good that long; more than {PRODUCTION_TOKEN_MINUTES_WARNING} is unwise "
+                "in production"
+            )
+        return warnings
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def db_client_timeout_seconds(self) -> float | None:
+        """How long the service waits for any one statement's answer before giving up on
+        the connection: a little longer than the server's own `statement_timeout`, so a
+        slow statement is cancelled by the server (cleanly) and only a stalled network or
+        server reaches this. None when the statement timeout is off."""
+        if not self.db_statement_timeout_ms:
+            return None
+        return (self.db_statement_timeout_ms + self.db_client_timeout_margin_ms) / 1000
+
+    @property
+    def trusted_proxies(self) -> list[str]:
+        return _entries(self.forwarded_allow_ips)
+
+
+def _entries(value: str) -> list[str]:
+    return [entry.strip() for entry in value.split(",") if entry.strip()]
 
 
 @lru_cache

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import QueuePool
 
@@ -43,7 +44,7 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
     server_settings = {"application_name": "salesflow"}
     if settings.db_statement_timeout_ms:
         server_settings["statement_timeout"] = str(settings.db_statement_timeout_ms)
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         echo=settings.db_echo,
         pool_size=settings.db_pool_size,
@@ -52,9 +53,37 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
         pool_recycle=1800,
         connect_args={
             "timeout": settings.db_connect_timeout_seconds,
+            # The server's statement_timeout cannot help when the network between us
+            # stalls: without a limit of our own a request would wait out the stall.
+            "command_timeout": settings.db_client_timeout_seconds,
             "server_settings": server_settings,
         },
     )
+    event.listen(engine.sync_engine, "handle_error", _drop_stalled_connection)
+    return engine
+
+
+class StatementTimedOut(sa_exc.SQLAlchemyError):
+    """The database did not answer a statement within the client-side limit
+    (`Settings.db_client_timeout_seconds`); its connection has been dropped."""
+
+
+def _drop_stalled_connection(context: ExceptionContext) -> BaseException | None:
+    """A statement that timed out or was cancelled on our side leaves its connection
+    mid-conversation. SQLAlchemy then discards the connection, but closes it politely,
+    waiting for a server that may not be listening; abort it at once instead."""
+    error, connection = context.original_exception, context.connection
+    if connection is None or connection.invalidated:
+        return None
+    if not isinstance(error, TimeoutError | asyncio.CancelledError):
+        return None
+    driver = connection.connection.driver_connection
+    if driver is not None:
+        driver.terminate()
+    context.is_disconnect = True
+    if isinstance(error, TimeoutError):
+        return StatementTimedOut("the database did not answer within the client-side timeout")
+    return None
 
 
 class Database:
@@ -157,7 +186,10 @@ def constraint_name(error: sa_exc.IntegrityError) -> str | None:
 
 
 def is_statement_timeout(error: BaseException) -> bool:
-    """PostgreSQL cancelled the statement at `statement_timeout` (SQLSTATE 57014)."""
+    """PostgreSQL cancelled the statement at `statement_timeout` (SQLSTATE 57014), or we
+    gave up waiting for its answer a little later."""
+    if isinstance(error, StatementTimedOut):
+        return True
     return isinstance(error, sa_exc.DBAPIError) and sqlstate(error) == "57014"
 
 

@@ -18,8 +18,7 @@ from app.core.config import Settings
 from app.core.db import insert_or_skip
 from app.core.enums import Role
 from app.core.errors import Conflict, ErrorItem, InvalidInput, Unauthorized
-from app.core.http import record_response
-from app.core.json import dumps, loads
+from app.core.json import dumps, loads, record_response
 from app.core.security import hash_api_key, read_access_token
 from app.models import ApiKey, IdempotencyKey, User
 

@@ -1,4 +1,4 @@
-"""The domain's vocabulary: every state and category named in DOMAIN.md.
+"""The domain's vocabulary: every state and category named in docs/domain.md.
 
 Plain string enums with no dependencies, shared by the table models, the API
 schemas and the rules service.

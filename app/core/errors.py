@@ -10,6 +10,9 @@ from typing import Any
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://salesflow.dev/problems/"
+# A problem lists this many errors at most, and counts the rest: a body of 50,000 unknown
+# fields must not come back as a document many times its size.
+MAX_PROBLEM_ERRORS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +132,11 @@ def problem_body(
         "instance": instance,
     }
     if errors:
-        body["errors"] = [e.as_dict() for e in errors]
+        body["errors"] = [e.as_dict() for e in errors[:MAX_PROBLEM_ERRORS]]
+    omitted = len(errors) - MAX_PROBLEM_ERRORS
+    if omitted > 0:
+        body["errors_omitted"] = omitted
+        body["detail"] = f"{detail} ({omitted} more error(s) not listed.)"
     if extra:
         body.update(extra)
     return body

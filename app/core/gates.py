@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable, Mapping
 
-from app.core.errors import Conflict, ErrorItem, RuleViolation
+from app.core.errors import Conflict, ErrorItem, Forbidden, RuleViolation
 from app.rules.common import Check, GateResult
 
 
@@ -23,14 +23,20 @@ def refusal(
     *,
     detail_prefix: str = "",
     fields: Mapping[str, str] | None = None,
-) -> Conflict | RuleViolation:
+    forbidden_codes: frozenset[str] = frozenset(),
+) -> Conflict | Forbidden | RuleViolation:
     """The error for an unmet gate.
 
-    A check about the record's current state (one of `conflict_codes`) makes it a 409 —
-    retrying will not help until the state changes; any other unmet rule is a 422. Either
-    way the client gets every unmet check, so a UI can show the whole checklist at once.
+    A check about who is asking (one of `forbidden_codes`) makes it a 403 — only someone
+    else can do this; one about the record's current state (one of `conflict_codes`) a
+    409 — retrying will not help until the state changes; any other unmet rule is a 422.
+    Either way the client gets every unmet check, so a UI can show the whole checklist.
     """
-    error = Conflict if conflict_codes.intersection(result.codes) else RuleViolation
+    error: type[Conflict | Forbidden | RuleViolation] = RuleViolation
+    if forbidden_codes.intersection(result.codes):
+        error = Forbidden
+    elif conflict_codes.intersection(result.codes):
+        error = Conflict
     detail = detail_prefix + " ".join(check.message for check in result.unmet)
     return error(detail, errors=error_items(result.unmet, fields))
 

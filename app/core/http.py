@@ -1,12 +1,14 @@
 """HTTP conventions shared by every router: ETags, If-Match, strict query strings, 201s."""
 
-from collections.abc import Iterable, Mapping
-from typing import Annotated, Any
+import re
+from collections.abc import Iterable
+from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import field_annotation_is_sequence
 
+from app.core.deps import CurrentPrincipal
 from app.core.errors import (
     BadRequest,
     ErrorItem,
@@ -14,16 +16,49 @@ from app.core.errors import (
     PreconditionFailed,
     PreconditionRequired,
 )
-from app.core.json import JsonResponse
+from app.core.json import created_response as created_response
+from app.core.json import etag as etag
+from app.core.json import record_response as record_response
 
 PAGING_PARAMS = frozenset({"limit", "cursor", "sort"})
+# More digits than any stored version can have; also keeps int() far from its limit.
+MAX_VERSION_DIGITS = 18
+# An ETag as `etag()` writes it (`"3"`); weak or unquoted forms name the same version.
+_VERSION_TAG = re.compile(rf'(?:W/)?("?)([0-9]{{1,{MAX_VERSION_DIGITS}}})\1')
+_SHOWN_CHARS = 40
 
 
-def etag(version: int) -> str:
-    return f'"{version}"'
+def _shown(value: str) -> str:
+    """A client's value as an error message quotes it: cut short, however long it is."""
+    return value if len(value) <= _SHOWN_CHARS else value[:_SHOWN_CHARS] + "..."
+
+
+def _malformed_if_match(header: str) -> BadRequest:
+    return BadRequest(
+        f"If-Match {_shown(header)!r} is not an ETag this API issues: send the ETag header "
+        'of a previous response, e.g. "3", or *.',
+        errors=[
+            ErrorItem("invalid_if_match", "Use the ETag from a previous response.", "If-Match")
+        ],
+    )
+
+
+def parse_if_match(header: str | None) -> int | None:
+    """The version named by `If-Match`, or None when there is none (or `*`)."""
+    if header is None or header.strip() == "*":
+        return None
+    tags = header.split(",")
+    matches = [_VERSION_TAG.fullmatch(tag.strip()) for tag in tags]
+    versions = [int(match[2]) for match in matches if match]
+    if len(versions) != len(tags):
+        raise _malformed_if_match(header)
+    if len(versions) != 1:
+        raise PreconditionFailed("If-Match must name exactly one version.")
+    return versions[0]
 
 
 async def expected_version(
+    caller: CurrentPrincipal,
     if_match: Annotated[
         str | None,
         Header(
@@ -32,30 +67,12 @@ async def expected_version(
         ),
     ] = None,
 ) -> int | None:
-    """The version named by `If-Match`, or None when the client sent none (or `*`).
+    """`If-Match` as a version. It depends on the caller so that credentials are judged
+    first: a request without them is a 401 whatever else it sends.
 
     async, like every dependency here: FastAPI sends a plain `def` to the threadpool, a
     thread hop on every request for work that never waits."""
-    header = if_match
-    if header is None or header.strip() == "*":
-        return None
-    tags = [t.strip() for t in header.split(",")]
-    versions = []
-    for tag in tags:
-        tag = tag.removeprefix("W/").strip('"')
-        if not tag.isdigit():
-            raise PreconditionFailed(
-                f"If-Match {header!r} does not name a version this API issued.",
-                errors=[
-                    ErrorItem(
-                        "invalid_if_match", "Use the ETag from a previous response.", "If-Match"
-                    )
-                ],
-            )
-        versions.append(int(tag))
-    if len(versions) != 1:
-        raise PreconditionFailed("If-Match must name exactly one version.")
-    return versions[0]
+    return parse_if_match(if_match)
 
 
 def check_version(expected: int | None, current: int) -> None:
@@ -79,16 +96,6 @@ def require_if_match(expected: int | None, action: str) -> int:
 
 
 IfMatch = Annotated[int | None, Depends(expected_version)]
-
-
-def record_response(row: Mapping[str, Any], status_code: int = 200, **headers: str) -> JsonResponse:
-    return JsonResponse(
-        row, status_code=status_code, headers={"ETag": etag(row["version"]), **headers}
-    )
-
-
-def created_response(row: Mapping[str, Any], location: str) -> JsonResponse:
-    return record_response(row, 201, Location=location)
 
 
 def _query_params(dependant: Dependant) -> Iterable[tuple[str, bool]]:

@@ -1,4 +1,6 @@
-"""Fast JSON rendering: rows go straight from the database to bytes, validated once."""
+"""Fast JSON rendering: rows go straight from the database to bytes, validated once.
+
+A record's response carries its version as the ETag that `If-Match` names later."""
 
 import uuid
 from collections.abc import Mapping
@@ -34,3 +36,17 @@ class JsonResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return dumps(content)
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def record_response(row: Mapping[str, Any], status_code: int = 200, **headers: str) -> JsonResponse:
+    return JsonResponse(
+        row, status_code=status_code, headers={"ETag": etag(row["version"]), **headers}
+    )
+
+
+def created_response(row: Mapping[str, Any], location: str) -> JsonResponse:
+    return record_response(row, 201, Location=location)

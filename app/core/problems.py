@@ -12,17 +12,20 @@ from starlette.responses import Response
 
 from app.core.db import constraint_name, is_data_exception, is_statement_timeout, is_unavailable
 from app.core.errors import (
+    MAX_PROBLEM_ERRORS,
     PROBLEM_JSON,
     Conflict,
     ErrorItem,
     InvalidInput,
     ServiceError,
     ServiceUnavailable,
+    UnsupportedMediaType,
     problem_body,
 )
 from app.core.json import dumps
 
 log = logging.getLogger("salesflow.errors")
+JSON_MEDIA_TYPE = "application/json"
 
 # Named constraints whose violation is the client's to fix, with the error to answer.
 CONSTRAINT_ERRORS: dict[str, tuple[type[ServiceError], str, str | None]] = {}
@@ -82,8 +85,21 @@ def _validation_items(errors: Sequence[dict[str, Any]]) -> list[ErrorItem]:
     return items
 
 
+def _not_json(request: Request) -> UnsupportedMediaType:
+    sent = (request.headers.get("content-type") or "no Content-Type")[:100]
+    return UnsupportedMediaType(
+        f"This operation takes a JSON body; send it as Content-Type: {JSON_MEDIA_TYPE} "
+        f"(got {sent}).",
+        errors=[ErrorItem("unsupported_media_type", f"expected {JSON_MEDIA_TYPE}", "Content-Type")],
+    )
+
+
 async def _on_validation_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
+    if isinstance(error.body, bytes) and error.body:
+        # FastAPI parses a body as JSON only when its Content-Type says so; any other
+        # reaches validation as raw bytes.
+        return _render(request, _not_json(request))
     raw = list(error.errors())
     if any(e.get("type") == "json_invalid" for e in raw):
         return problem_response(
@@ -96,7 +112,7 @@ async def _on_validation_error(request: Request, error: Exception) -> Response:
     items = _validation_items(raw)
     locations = {str(e.get("loc", ("",))[0]) for e in raw}
     status = 400 if locations <= {"query", "path", "header"} and _all_unparseable(raw) else 422
-    fields = ", ".join(dict.fromkeys(i.field or "?" for i in items))
+    fields = ", ".join(dict.fromkeys(i.field or "?" for i in items[:MAX_PROBLEM_ERRORS]))
     return problem_response(
         request,
         status=status,
@@ -180,7 +196,7 @@ async def _on_unexpected(request: Request, error: Exception) -> Response:
         return _render(
             request,
             ServiceUnavailable(
-                "The database gave up on this request at its statement timeout "
+                "The database did not finish this request within its statement timeout "
                 "(SALESFLOW_DB_STATEMENT_TIMEOUT_MS); ask for less (a shorter period, one "
                 "team) or retry later.",
                 headers={"Retry-After": "30"},

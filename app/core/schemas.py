@@ -1,9 +1,10 @@
 """Building blocks for request and response models."""
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
+import orjson
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -12,9 +13,12 @@ from pydantic import (
     PlainSerializer,
     StringConstraints,
     ValidationError,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from app.core.errors import MAX_PROBLEM_ERRORS
 
 T = TypeVar("T")
 
@@ -37,11 +41,35 @@ Money = Annotated[
     Field(ge=0, max_digits=15, decimal_places=2, examples=["12500.00"]),
     PlainSerializer(lambda v: str(v), return_type=str, when_used="json"),
 ]
+PERCENT_STEP = Decimal("0.01")
+
+
+def two_decimals(value: Decimal) -> Decimal:
+    """A percentage as every response shows it: exactly two decimals, 10 -> 10.00."""
+    return Decimal(value).quantize(PERCENT_STEP, rounding=ROUND_HALF_UP)
+
+
+_PERCENT_JSON = PlainSerializer(lambda v: str(two_decimals(v)), return_type=str, when_used="json")
+
+Percentage = Annotated[
+    Decimal,
+    AfterValidator(two_decimals),
+    _PERCENT_JSON,
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["42.50"]},
+        mode="serialization",
+    ),
+    Field(description="A percentage (5.00 means 5 %) as a string with two decimals."),
+]
+"""Every percentage in a response: `"10.00"`, never `"10"` or `10`."""
+
 Percent = Annotated[
     Decimal,
     Field(ge=0, le=100, max_digits=6, decimal_places=2, examples=["5.00"]),
-    PlainSerializer(lambda v: str(v), return_type=str, when_used="json"),
+    AfterValidator(two_decimals),
+    _PERCENT_JSON,
 ]
+"""A percentage as input: 0..100 with at most two decimals."""
 Currency = Annotated[
     str, StringConstraints(pattern=r"^[A-Z]{3}$"), Field(examples=["CNY"], description="ISO 4217")
 ]
@@ -57,6 +85,49 @@ Phone = Annotated[
         strip_whitespace=True, min_length=3, max_length=50, pattern=r"^[0-9+()\-. ]+$"
     ),
 ]
+
+# Bounds of every free-form JSON field: far beyond what facts need, far below what the
+# serializer (which refuses 255 levels) and the row size tolerate.
+JSON_MAX_DEPTH = 10
+JSON_MAX_BYTES = 16_384
+
+
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether objects and arrays nest more than `limit` levels (`{}` is one level);
+    walked without recursion, so no input can exhaust the stack."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _bounded_json(value: dict[str, Any]) -> dict[str, Any]:
+    if _nested_deeper_than(value, JSON_MAX_DEPTH):
+        raise PydanticCustomError(
+            "json_too_deep", "nests more than {limit} levels deep", {"limit": JSON_MAX_DEPTH}
+        )
+    try:
+        size = len(orjson.dumps(value))
+    except orjson.JSONEncodeError:
+        # What responses could not render either: an integer beyond 64 bits.
+        raise PydanticCustomError(
+            "json_number_out_of_range", "integers must fit in 64 bits"
+        ) from None
+    if size > JSON_MAX_BYTES:
+        raise PydanticCustomError(
+            "json_too_large", "is more than {limit} bytes as JSON", {"limit": JSON_MAX_BYTES}
+        )
+    return value
+
+
+JsonObject = Annotated[dict[str, Any], AfterValidator(_bounded_json)]
+"""A free-form JSON object as input, bounded in depth and size."""
+JSON_BOUNDS = f"A JSON object, at most {JSON_MAX_DEPTH} levels deep and {JSON_MAX_BYTES} bytes."
 
 
 def _field_error(code: str, field: str, value: Any, message: str) -> InitErrorDetails:
@@ -107,7 +178,9 @@ class PatchModel(InputModel):
         return self
 
     def changes(self) -> dict[str, Any]:
-        return self.model_dump(exclude_unset=True)
+        """The fields sent, each as a whole new value: a nested item (a quote line) gets
+        its defaults for what it leaves out, exactly as on create."""
+        return self.model_dump(include=self.model_fields_set)
 
 
 class ReadModel(BaseModel):
@@ -135,4 +208,10 @@ class Problem(BaseModel):
     status: int
     detail: str
     instance: str
-    errors: list[ProblemItem] | None = None
+    errors: list[ProblemItem] | None = Field(
+        default=None,
+        description=f"What is wrong, item by item; at most {MAX_PROBLEM_ERRORS} are listed.",
+    )
+    errors_omitted: int | None = Field(
+        default=None, description="How many more errors there were than `errors` lists."
+    )

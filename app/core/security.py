@@ -40,6 +40,8 @@ class TokenClaims:
 
 
 def issue_access_token(settings: Settings, user_id: uuid.UUID, now: datetime) -> tuple[str, int]:
+    if settings.jwt_secret is None:
+        raise RuntimeError("no token signing secret: the app settles one when it starts")
     lifetime = timedelta(minutes=settings.access_token_minutes)
     claims = {
         "sub": str(user_id),
@@ -62,6 +64,8 @@ def read_access_token(
     A token's signature is checked once per process (the verdict is kept in a bounded
     cache); its expiry is checked on every call.
     """
+    if settings.jwt_secret is None:
+        return None
     claims = _verified_claims(token, settings.jwt_secret, settings.jwt_algorithm)
     if claims is None or claims.expires_at <= (now or datetime.now(UTC)):
         return None

@@ -142,9 +142,11 @@ async def override_customer_tier(
     principal: CurrentPrincipal,
     idem: IdempotentPost,
 ) -> JsonResponse:
-    """A manager sets the tier by hand, with a reason; the computed tier stays beside it
-    in `tier_reason`. `tier_override_by` and `tier_override_at` name who set it and when,
-    and the change is in the audit trail. Managers, directors and admins only."""
+    """A manager sets the tier by hand, with a reason: `tier` becomes the override and
+    `tier_reason` says so and why, while `computed_tier` and `computed_tier_reason` keep
+    showing what the customer's purchases say. `tier_override_by` and `tier_override_at`
+    name who set it and when, and the change is in the audit trail. Managers, directors
+    and admins only."""
     return await idem.act(  # type: ignore[return-value]
         lambda: service.override_tier(conn, principal, customer_id, body.tier, body.reason, version)
     )
@@ -156,7 +158,8 @@ async def override_customer_tier(
 async def clear_customer_tier_override(
     customer_id: uuid.UUID, version: IfMatch, conn: Conn, principal: CurrentPrincipal
 ) -> JsonResponse:
-    """Remove a manual tier override; the computed tier applies again. `tier_override_by`
+    """Remove a manual tier override; the computed tier applies again (`tier` equals
+    `computed_tier`, and `tier_reason` its reason). `tier_override_by`
     and `tier_override_at` then name who cleared it and when; the override itself stays in
     the audit trail. Removing an override that is not there changes nothing."""
     row = await service.override_tier(conn, principal, customer_id, None, None, version)

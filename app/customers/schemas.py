@@ -23,6 +23,12 @@ NEED = "How strongly the customer needs what we sell; with `purchasing_power` it
 POWER = "How well the customer can pay; with `need_intensity` it sets `grade`."
 
 
+SHARE_DESCRIPTION = (
+    "Whether the owner's whole team may see and change it (not reassign, share or archive "
+    "it: that stays with the owner and their manager). Set by the owner or their manager."
+)
+
+
 class CustomerCreate(InputModel):
     name: Name
     industry: str | None = Field(default=None, max_length=100)
@@ -34,6 +40,7 @@ class CustomerCreate(InputModel):
     owner_id: uuid.UUID | None = Field(
         default=None, description="Account manager; defaults to the caller when a rep creates it."
     )
+    shared_with_team: bool = Field(default=False, description=SHARE_DESCRIPTION)
     need_intensity: RatingLevel | None = Field(default=None, description=NEED)
     purchasing_power: RatingLevel | None = Field(default=None, description=POWER)
 
@@ -52,7 +59,9 @@ class CustomerUpdate(PatchModel):
         "marked_lost_at": _MARK_LOST,
         "marked_lost_reason": _MARK_LOST,
     }
-    required_fields: ClassVar[frozenset[str]] = frozenset({"name", "currency", "tags"})
+    required_fields: ClassVar[frozenset[str]] = frozenset(
+        {"name", "currency", "tags", "shared_with_team"}
+    )
 
     name: Name | None = None
     industry: str | None = Field(default=None, max_length=100)
@@ -62,6 +71,7 @@ class CustomerUpdate(PatchModel):
     currency: Currency | None = None
     tags: list[Tag] | None = Field(default=None, max_length=50)
     owner_id: uuid.UUID | None = None
+    shared_with_team: bool | None = Field(default=None, description=SHARE_DESCRIPTION)
     need_intensity: RatingLevel | None = Field(default=None, description=NEED)
     purchasing_power: RatingLevel | None = Field(default=None, description=POWER)
 
@@ -76,8 +86,19 @@ class CustomerRead(ReadModel):
     currency: str
     tags: list[str]
     owner_id: uuid.UUID | None
-    tier: CustomerTier
-    tier_reason: str | None
+    shared_with_team: bool
+    tier: CustomerTier = Field(description="The tier acted on: the override if set, else computed.")
+    tier_reason: str | None = Field(
+        description="Why `tier` is what it is: the computed tier's RFM scores, e.g. "
+        "`growth: R=5 F=3 M=3`, or the manager's override and its reason."
+    )
+    computed_tier: CustomerTier | None = Field(
+        description="What the customer's purchases say (RFM and revenue trend), shown beside "
+        "a manager's override; equal to `tier` when there is none."
+    )
+    computed_tier_reason: str | None = Field(
+        description="The computed tier's RFM scores, e.g. `strategic: R=5 F=4 M=5`."
+    )
     tier_override: CustomerTier | None
     tier_override_reason: str | None
     tier_override_by: uuid.UUID | None = Field(

@@ -6,23 +6,32 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.audit import service as audit
-from app.core.access import Kind, Principal, require_assignable
+from app.core.access import Kind, Principal, require_may_unassign
 from app.core.clock import utcnow
 from app.core.crud import Page, Row
 from app.core.enums import Role
 from app.core.errors import Conflict, ErrorItem, RuleViolation
-from app.core.http import check_version
 from app.core.pagination import SortKey
+from app.core.records import Records, archive, record_change
 from app.customers import repository as repo
 from app.customers.health import customer_health, warning_condition
 from app.customers.schemas import ContactCreate, ContactUpdate, CustomerCreate, CustomerUpdate
-from app.customers.tiering import grade_for, recompute_customer
+from app.customers.tiering import grade_for, new_customer_tier, recompute_customer
+from app.events.catalogue import EventType
 from app.rules.customers import DEFAULT_CUSTOMER_POLICY as CUSTOMER_POLICY
 from app.rules.customers import HealthWarningCode
 from app.rules.leads import normalize_email, normalize_phone
+from app.users.authority import require_assignee, require_may_change, require_owner_authority
 from app.users.repository import require_active_user
 
+CUSTOMERS = Records(repo.customers, "customer")
+CONTACTS = Records(repo.contacts, "contact")
+_DECISION_EVENTS = {
+    "tier_override_set": EventType.customer_tier_overridden,
+    "tier_override_cleared": EventType.customer_tier_overridden,
+    "marked_lost": EventType.customer_marked_lost,
+    "lost_mark_cleared": EventType.customer_lost_mark_cleared,
+}
 # Who may override a tier or mark a customer lost.
 DECIDERS = (Role.manager, Role.director, Role.admin)
 
@@ -33,15 +42,16 @@ async def assign_owner(
     """The owner a new record gets: the one asked for, if the caller may hand it out."""
     if owner_id is None:
         return principal.user_id
-    return await _reassign(conn, principal, owner_id, field)
+    return await reassign(conn, principal, owner_id, field)
 
 
 async def create_customer(conn: AsyncConnection, principal: Principal, data: CustomerCreate) -> Row:
-    principal.require(Kind.customers, "write")
+    principal.require(Kind.customers, "create")
     values = data.model_dump()
     values["owner_id"] = await assign_owner(conn, principal, data.owner_id, "owner_id")
     values["grade"] = grade_for(data.need_intensity, data.purchasing_power)
-    return await repo.customers.insert(conn, values)
+    values |= new_customer_tier(utcnow(), CUSTOMER_POLICY)
+    return await CUSTOMERS.create(conn, principal, values, EventType.customer_created)
 
 
 async def update_customer(
@@ -54,24 +64,51 @@ async def update_customer(
     principal.require(Kind.customers, "write")
     current = await repo.customers.get(conn, principal, customer_id)
     changes = data.changes()
+    await require_change_rights(conn, principal, current, changes, "customer")
     if "owner_id" in changes:
-        changes["owner_id"] = await _reassign(conn, principal, changes["owner_id"], "owner_id")
+        changes["owner_id"] = await reassign(conn, principal, changes["owner_id"], "owner_id")
     if {"need_intensity", "purchasing_power"} & changes.keys():
         merged = {**current, **changes}
         changes["grade"] = grade_for(merged["need_intensity"], merged["purchasing_power"])
-    return await repo.customers.update(
-        conn, principal, customer_id, changes, expected_version=expected_version, current=current
+    return await CUSTOMERS.save(
+        conn,
+        principal,
+        current,
+        changes,
+        EventType.customer_updated,
+        action=update_action(changes),
+        expected_version=expected_version,
     )
 
 
-async def _reassign(
+async def reassign(
     conn: AsyncConnection, principal: Principal, owner_id: uuid.UUID | None, field: str
 ) -> uuid.UUID | None:
-    require_assignable(principal, owner_id, field)
-    # The caller was found active when authenticated; anyone else is looked up.
-    if owner_id is not None and owner_id != principal.user_id:
-        await require_active_user(conn, owner_id, field)
+    if owner_id is None:
+        require_may_unassign(principal, field)
+    else:
+        await require_assignee(conn, principal, owner_id, field)
     return owner_id
+
+
+# Fields only whoever answers for a record may change (see `require_owner_authority`).
+OWNER_FIELDS = frozenset({"owner_id", "shared_with_team"})
+
+
+def update_action(changes: dict[str, Any]) -> str:
+    """The audit trail's name for an edit: a handover when it reassigns or shares."""
+    return "handover" if OWNER_FIELDS & changes.keys() else "update"
+
+
+async def require_change_rights(
+    conn: AsyncConnection, principal: Principal, current: Row, changes: dict[str, Any], what: str
+) -> None:
+    """Handing over or sharing a lead, customer or deal is its owner's (or their
+    manager's) call; other edits are open to whoever may change it."""
+    if OWNER_FIELDS & changes.keys():
+        await require_owner_authority(conn, principal, current, f"reassign or share a {what}")
+    elif changes:
+        await require_may_change(conn, principal, current, what)
 
 
 async def archive_customer(
@@ -81,9 +118,9 @@ async def archive_customer(
     expected_version: int | None,
 ) -> Row:
     principal.require(Kind.customers, "write")
-    return await repo.customers.archive(
-        conn, principal, customer_id, expected_version=expected_version
-    )
+    current = await repo.customers.get(conn, principal, customer_id)
+    await require_owner_authority(conn, principal, current, "archive a customer")
+    return await archive(conn, principal, CUSTOMERS, current, expected_version)
 
 
 async def list_customers(
@@ -128,12 +165,15 @@ def _contact_values(values: dict[str, Any]) -> dict[str, Any]:
 async def create_contact(
     conn: AsyncConnection, principal: Principal, customer_id: uuid.UUID, data: ContactCreate
 ) -> Row:
-    principal.require(Kind.contacts, "write")
-    await repo.customers.get(conn, principal, customer_id)
+    principal.require(Kind.contacts, "create")
+    customer = await repo.customers.get(conn, principal, customer_id)
+    await require_may_change(conn, principal, customer, "customer")
     if data.covering_rep_id is not None:
         await require_active_user(conn, data.covering_rep_id, "covering_rep_id")
     values = _contact_values(data.model_dump())
-    return await repo.contacts.insert(conn, {**values, "customer_id": customer_id})
+    return await CONTACTS.create(
+        conn, principal, {**values, "customer_id": customer_id}, EventType.contact_created
+    )
 
 
 async def get_contact(
@@ -146,6 +186,16 @@ async def get_contact(
     return row
 
 
+async def _changeable_contact(
+    conn: AsyncConnection, principal: Principal, customer_id: uuid.UUID, contact_id: uuid.UUID
+) -> Row:
+    """A contact is changed by whoever may change its customer."""
+    current = await get_contact(conn, principal, customer_id, contact_id)
+    customer = await repo.customers.get(conn, principal, customer_id)
+    await require_may_change(conn, principal, customer, "customer")
+    return current
+
+
 async def update_contact(
     conn: AsyncConnection,
     principal: Principal,
@@ -155,12 +205,18 @@ async def update_contact(
     expected_version: int | None,
 ) -> Row:
     principal.require(Kind.contacts, "write")
-    current = await get_contact(conn, principal, customer_id, contact_id)
+    current = await _changeable_contact(conn, principal, customer_id, contact_id)
     changes = _contact_values(data.changes())
     if changes.get("covering_rep_id") is not None:
         await require_active_user(conn, changes["covering_rep_id"], "covering_rep_id")
-    return await repo.contacts.update(
-        conn, principal, contact_id, changes, expected_version=expected_version, current=current
+    return await CONTACTS.save(
+        conn,
+        principal,
+        current,
+        changes,
+        EventType.contact_updated,
+        action="update",
+        expected_version=expected_version,
     )
 
 
@@ -172,10 +228,8 @@ async def archive_contact(
     expected_version: int | None,
 ) -> Row:
     principal.require(Kind.contacts, "write")
-    current = await get_contact(conn, principal, customer_id, contact_id)
-    return await repo.contacts.archive(
-        conn, principal, contact_id, expected_version=expected_version, current=current
-    )
+    current = await _changeable_contact(conn, principal, customer_id, contact_id)
+    return await archive(conn, principal, CONTACTS, current, expected_version)
 
 
 async def list_contacts(
@@ -219,9 +273,7 @@ async def _load_for_decision(
     """The customer, locked, for a manager's decision about it; 412 before any rule."""
     principal.require(Kind.customers, "write")
     principal.require_role(*DECIDERS, action=action)
-    current = await repo.customers.get(conn, principal, customer_id, lock=True)
-    check_version(expected_version, current["version"])
-    return current
+    return await CUSTOMERS.locked(conn, principal, customer_id, expected_version)
 
 
 async def _record_decision(
@@ -234,7 +286,9 @@ async def _record_decision(
     )
     await recompute_customer(conn, customer_id, utcnow(), CUSTOMER_POLICY, new_version=False)
     row = await repo.customers.get(conn, principal, customer_id)
-    await audit.record(conn, principal, action, "customer", customer_id, before=current, after=row)
+    await record_change(
+        conn, principal, _DECISION_EVENTS[action], row, action=action, before=current
+    )
     return row
 
 
@@ -248,9 +302,9 @@ async def override_tier(
 ) -> Row:
     """Set (or, with `tier=None`, clear) a manager's tier override, then re-tier.
 
-    The computed tier and its RFM reason stay on the record beside the override;
-    `tier_override_by`/`_at` name whoever last set or cleared it, and the audit trail
-    keeps every earlier override.
+    The re-tiering keeps `computed_tier` and its RFM reason beside the override and
+    points `tier_reason` at the override; `tier_override_by`/`_at` name whoever last set
+    or cleared it, and the audit trail keeps every earlier override.
     """
     current = await _load_for_decision(
         conn, principal, customer_id, expected_version, "override a tier"

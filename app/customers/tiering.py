@@ -3,15 +3,19 @@
 Both paths read the same aggregates (`purchase_facts`). The single-customer path hands
 them to the pure rules in `app.rules.customers`; the batch path turns the same policy
 tables into SQL `CASE` expressions and updates every customer in one set-based UPDATE.
-A test recomputes random histories both ways and requires identical results (tier, its
-reason, grade, lifecycle).
+A test recomputes random histories both ways and requires identical results (tier,
+computed tier, their reasons, grade, lifecycle).
+
+Both store what the data says (`computed_tier`, `computed_tier_reason`) beside the tier
+acted on: `tier` is a manager's override when there is one, and `tier_reason` then says
+so and why; without one, `tier` and `tier_reason` are the computed ones.
 """
 
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -49,6 +53,9 @@ ACTIVE_CONTRACT = (
     ContractStatus.accepted,
 )
 ZERO = sa.literal(Decimal(0), sa.Numeric(18, 2))
+# The reasons are cut to what the column holds.
+REASON_LENGTH = int(cast(sa.String, customers.c.tier_reason.type).length or 200)
+NO_OVERRIDE_REASON = "no reason given"
 
 
 def _won_deals(policy: CustomerPolicy) -> sa.Subquery:
@@ -138,6 +145,7 @@ def purchase_facts(now: datetime, policy: CustomerPolicy) -> sa.Select[Any]:
     return sa.select(
         customers.c.id,
         customers.c.tier_override,
+        customers.c.tier_override_reason,
         customers.c.marked_lost_at,
         customers.c.need_intensity,
         customers.c.purchasing_power,
@@ -199,12 +207,37 @@ def decide(facts: Any, now: datetime, policy: CustomerPolicy) -> dict[str, Any]:
         marked_lost=facts.marked_lost_at is not None,
         open_churn_warning=churn,
     )
+    computed_reason = f"{tier.computed_tier}: {rfm_reason(tier.rfm, history, policy)}"
     return {
         "tier": tier.tier,
-        "tier_reason": f"{tier.computed_tier}: {rfm_reason(tier.rfm, history, policy)}",
+        "tier_reason": computed_reason
+        if facts.tier_override is None
+        else override_reason(facts.tier_override, facts.tier_override_reason),
+        "computed_tier": tier.computed_tier,
+        "computed_tier_reason": computed_reason,
         "grade": grade_for(facts.need_intensity, facts.purchasing_power),
         "lifecycle_stage": lifecycle.stage,
         "last_purchase_at": facts.last_purchase_at,
+        "tier_computed_at": now,
+    }
+
+
+def override_reason(tier: CustomerTier, reason: str | None) -> str:
+    """`tier_reason` under an override: whose call it is and why, cut to fit the column."""
+    text = f"manual override {tier}: {reason or NO_OVERRIDE_REASON}"
+    return text if len(text) <= REASON_LENGTH else text[: REASON_LENGTH - 1] + "…"
+
+
+def new_customer_tier(now: datetime, policy: CustomerPolicy) -> dict[str, Any]:
+    """The tier of a customer that has bought nothing yet, as a re-tiering would store it."""
+    history = PurchaseHistory()
+    tier = compute_tier(history, now, policy)
+    reason = f"{tier.computed_tier}: {rfm_reason(tier.rfm, history, policy)}"
+    return {
+        "tier": tier.tier,
+        "tier_reason": reason,
+        "computed_tier": tier.computed_tier,
+        "computed_tier_reason": reason,
         "tier_computed_at": now,
     }
 
@@ -348,6 +381,15 @@ def _monetary_note_case(f: Any, policy: CustomerPolicy) -> sa.Case[Any]:
     )
 
 
+def _override_reason_sql(tier: Any, reason: Any) -> sa.Case[Any]:
+    """`override_reason` as SQL."""
+    text = _concat("manual override ", tier, ": ", sa.func.coalesce(reason, NO_OVERRIDE_REASON))
+    return sa.case(
+        (sa.func.length(text) <= REASON_LENGTH, text),
+        else_=sa.func.substr(text, 1, REASON_LENGTH - 1) + "…",
+    )
+
+
 def batch_update(now: datetime, policy: CustomerPolicy) -> sa.Update:
     facts = purchase_facts(now, policy).subquery("facts")
     r, f, m = _rfm_columns(facts, now, policy)
@@ -355,6 +397,7 @@ def batch_update(now: datetime, policy: CustomerPolicy) -> sa.Update:
     scored = sa.select(
         rfm.c.id,
         rfm.c.tier_override,
+        rfm.c.tier_override_reason,
         rfm.c.last_purchase_at,
         rfm.c.r,
         rfm.c.f,
@@ -373,9 +416,15 @@ def batch_update(now: datetime, policy: CustomerPolicy) -> sa.Update:
         scored.c.m,
         scored.c.monetary_note,
     )
+    override = scored.c.tier_override
     computed = {
-        "tier": sa.func.coalesce(scored.c.tier_override, scored.c.computed_tier),
-        "tier_reason": reason,
+        "tier": sa.func.coalesce(override, scored.c.computed_tier),
+        "tier_reason": sa.case(
+            (override.is_(None), reason),
+            else_=_override_reason_sql(override, scored.c.tier_override_reason),
+        ),
+        "computed_tier": scored.c.computed_tier,
+        "computed_tier_reason": reason,
         "grade": _grade_case(customers.c.need_intensity, customers.c.purchasing_power),
         "lifecycle_stage": scored.c.lifecycle_stage,
         "last_purchase_at": scored.c.last_purchase_at,

@@ -39,6 +39,40 @@ _HISTORY_COLUMNS = [history_table.c[name] for name in DealStageChangeRead.model_
 APPROVED_QUOTE_STATUSES = (QuoteStatus.approved, QuoteStatus.sent, QuoteStatus.accepted)
 
 
+def stage_change_statements(
+    dialect: str,
+    deal: Mapping[str, Any],
+    *,
+    from_stage: str | None,
+    changed_by: uuid.UUID | None,
+    reason: str | None,
+    at: datetime,
+) -> list[sa.Executable]:
+    """The move's history row, with the forecast as it stood at that moment, and its
+    time-in-stage writes (`deal` is the deal after the move)."""
+    history = history_table.insert().values(
+        id=new_id(),
+        deal_id=deal["id"],
+        from_stage=from_stage,
+        to_stage=deal["stage"],
+        changed_at=at,
+        changed_by=changed_by,
+        reason=reason,
+        amount=deal["amount"],
+        currency=deal["currency"],
+        expected_close_date=deal["expected_close_date"],
+    )
+    moves = stays.move_statements(
+        dialect,
+        deal_id=deal["id"],
+        owner_id=deal["owner_id"],
+        from_stage=from_stage,
+        to_stage=deal["stage"],
+        at=at,
+    )
+    return [history, *moves]
+
+
 async def record_stage_change(
     conn: AsyncConnection,
     deal: Mapping[str, Any],
@@ -48,30 +82,11 @@ async def record_stage_change(
     reason: str | None,
     at: datetime,
 ) -> None:
-    """Append the move to the history, with the forecast as it stood at that moment, and
-    carry it into the deal's time in stage."""
-    await conn.execute(
-        history_table.insert().values(
-            id=new_id(),
-            deal_id=deal["id"],
-            from_stage=from_stage,
-            to_stage=deal["stage"],
-            changed_at=at,
-            changed_by=changed_by,
-            reason=reason,
-            amount=deal["amount"],
-            currency=deal["currency"],
-            expected_close_date=deal["expected_close_date"],
-        )
-    )
-    await stays.record_move(
-        conn,
-        deal_id=deal["id"],
-        owner_id=deal["owner_id"],
-        from_stage=from_stage,
-        to_stage=deal["stage"],
-        at=at,
-    )
+    """Append the move to the history and carry it into the deal's time in stage."""
+    for statement in stage_change_statements(
+        conn.dialect.name, deal, from_stage=from_stage, changed_by=changed_by, reason=reason, at=at
+    ):
+        await conn.execute(statement)
 
 
 async def list_history(

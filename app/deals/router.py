@@ -137,7 +137,8 @@ async def transition_deal(
     lost deal returns it to the stage it was closed from and needs a manager and a reason.
 
     A refusal lists **every** unmet check in `errors`, each with a stable `code`: `409` when
-    the deal's state rules the move out (wrong stage, closed), `422` when checks are unmet.
+    the deal's state rules the move out (wrong stage, closed), `403` when only another role
+    may make it (`transition.reopen_requires_manager`), `422` when checks are unmet.
     """
 
     async def make() -> JsonResponse:

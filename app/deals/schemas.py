@@ -3,7 +3,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from app.core.enums import DealStage, LostReason
 from app.core.schemas import (
@@ -13,9 +14,11 @@ from app.core.schemas import (
     Money,
     Name,
     PatchModel,
+    Percentage,
     ReadModel,
     Text,
 )
+from app.customers.schemas import SHARE_DESCRIPTION
 from app.rules.deals import TransitionKind
 
 Product = Annotated[str, Field(max_length=200)]
@@ -31,6 +34,7 @@ class DealCreate(InputModel):
     owner_id: uuid.UUID | None = Field(
         default=None, description="The deal's rep; defaults to the caller when a rep creates it."
     )
+    shared_with_team: bool = Field(default=False, description=SHARE_DESCRIPTION)
     amount: Money | None = Field(default=None, description="Estimated amount.")
     currency: Currency = "CNY"
     expected_close_date: date | None = None
@@ -47,7 +51,9 @@ class DealUpdate(PatchModel):
         "bid_submitted_at": "POST /api/v1/deals/{id}/bid",
         "bid_amount": "POST /api/v1/deals/{id}/bid",
     }
-    required_fields: ClassVar[frozenset[str]] = frozenset({"name", "currency", "owner_id"})
+    required_fields: ClassVar[frozenset[str]] = frozenset(
+        {"name", "currency", "owner_id", "shared_with_team"}
+    )
 
     name: Name | None = None
     amount: Money | None = None
@@ -56,6 +62,7 @@ class DealUpdate(PatchModel):
     need_description: Text | None = None
     product: Product | None = None
     owner_id: uuid.UUID | None = None
+    shared_with_team: bool | None = Field(default=None, description=SHARE_DESCRIPTION)
     customer_id: uuid.UUID | None = None
 
 
@@ -66,6 +73,7 @@ class DealRecord(ReadModel):
     name: str
     customer_id: uuid.UUID | None
     owner_id: uuid.UUID | None
+    shared_with_team: bool
     lead_id: uuid.UUID | None
     stage: DealStage
     amount: Decimal | None
@@ -92,7 +100,7 @@ class DealRead(DealRecord):
         description="amount times the stage's win probability (the weighted forecast); null "
         "without an amount."
     )
-    win_probability_pct: Decimal = Field(description="The stage's win probability, 0..100.")
+    win_probability_pct: Percentage = Field(description="The stage's win probability, 0..100.")
     is_stale: bool = Field(description="Open and no stage change for the policy's stale period.")
 
 
@@ -104,11 +112,19 @@ class DealTransition(InputModel):
     )
     lost_reason: LostReason | None = Field(default=None, description="Required to move to lost.")
 
-    @model_validator(mode="after")
-    def _lost_reason_only_when_lost(self) -> "DealTransition":
-        if self.lost_reason is not None and self.to_stage != DealStage.lost:
-            raise ValueError("lost_reason is only given when moving to lost")
-        return self
+    @field_validator("lost_reason")
+    @classmethod
+    def _lost_reason_only_when_lost(
+        cls, lost_reason: LostReason | None, info: ValidationInfo
+    ) -> LostReason | None:
+        # A field validator, so the refusal names `lost_reason`; `to_stage` is validated
+        # first (declared first) and absent from `info.data` only when it is invalid itself.
+        to_stage = info.data.get("to_stage", DealStage.lost)
+        if lost_reason is not None and to_stage != DealStage.lost:
+            raise PydanticCustomError(
+                "lost_reason_not_lost", "lost_reason is only given when moving to lost"
+            )
+        return lost_reason
 
 
 class DealBid(InputModel):

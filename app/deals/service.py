@@ -1,31 +1,33 @@
 """Deal use cases: the pipeline record, its stage gates and the actions that prove them."""
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.audit import service as audit
 from app.core.access import Kind, Principal
 from app.core.clock import utcnow
 from app.core.crud import Page, Row, require_reference
 from app.core.enums import CLOSED_DEAL_STAGES, DealStage, Role
 from app.core.errors import Conflict, ErrorItem, Forbidden, InvalidInput
 from app.core.gates import error_items, refusal
-from app.core.http import check_version
 from app.core.pagination import SortKey
+from app.core.records import Records
+from app.core.schemas import two_decimals
 from app.customers.repository import find_visible_customer
-from app.customers.service import assign_owner
+from app.customers.service import assign_owner, reassign, require_change_rights
 from app.customers.tiering import recompute_customer
 from app.deals import repository as repo
 from app.deals import stays
 from app.deals.schemas import DealBid, DealCreate, DealTransition, DealUpdate
+from app.events.catalogue import EventType
 from app.rules.common import GateResult
 from app.rules.deals import (
     CONFLICT_CODES,
+    FORBIDDEN_CODES,
     DealFacts,
     TransitionKind,
     TransitionOption,
@@ -40,6 +42,14 @@ from app.rules.policy import DEFAULT_POLICY
 APPROVER_ROLES = (Role.manager, Role.director, Role.admin)
 # Clients' clocks run a little ahead of ours; a bid "from the future" beyond this is a typo.
 BID_CLOCK_SKEW = timedelta(minutes=5)
+DEALS = Records(repo.deals, "deal")
+# The audit trail's name of each change, and the event partners hear of it.
+_EVENTS = {
+    "update": EventType.deal_updated,
+    "transition": EventType.deal_stage_changed,
+    "presales_approval": EventType.deal_presales_approved,
+    "bid": EventType.deal_bid_submitted,
+}
 # Rule facts are named after the gate; the API names the deal's own field.
 _API_FIELDS = {"target": "to_stage", "estimated_amount": "amount"}
 
@@ -52,7 +62,7 @@ def present(row: Row, now: datetime) -> dict[str, Any]:
     return {
         **row,
         "weighted_amount": None if amount is None else weighted_amount(amount, stage, policy),
-        "win_probability_pct": policy.win_probability_pct[stage],
+        "win_probability_pct": two_decimals(policy.win_probability_pct[stage]),
         "is_stale": is_stale(row["stage_changed_at"], now, policy, stage=stage),
     }
 
@@ -82,27 +92,31 @@ async def create_deal(
 ) -> dict[str, Any]:
     """Open a deal in `development` and start its stage history (lead conversion passes
     the lead it came from)."""
-    principal.require(Kind.deals, "write")
+    principal.require(Kind.deals, "create")
     values = data.model_dump()
     values["owner_id"] = await assign_owner(conn, principal, data.owner_id, "owner_id")
     if data.customer_id is not None:
         await _require_customer(conn, principal, data.customer_id)
     now = utcnow()
-    row = await repo.deals.insert(
-        conn,
-        {
-            **values,
-            "lead_id": lead_id,
-            "stage": DealStage.development,
-            "stage_changed_at": now,
-            "created_at": now,
-            "updated_at": now,
-        },
-    )
-    await repo.record_stage_change(
-        conn, row, from_stage=None, changed_by=principal.user_id, reason=None, at=now
-    )
-    await audit.record(conn, principal, "create", "deal", row["id"], after=row)
+    values |= {
+        "lead_id": lead_id,
+        "stage": DealStage.development,
+        "stage_changed_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+    def opening(row: Row) -> list[sa.Executable]:
+        return repo.stage_change_statements(
+            conn.dialect.name,
+            row,
+            from_stage=None,
+            changed_by=principal.user_id,
+            reason=None,
+            at=now,
+        )
+
+    row = await DEALS.create(conn, principal, values, EventType.deal_created, companions=opening)
     return present(row, now)
 
 
@@ -124,8 +138,9 @@ async def update_deal(
     current = await repo.deals.get(conn, principal, deal_id)
     _require_open(current)
     changes = data.changes()
+    await require_change_rights(conn, principal, current, changes, "deal")
     if "owner_id" in changes:
-        changes["owner_id"] = await assign_owner(conn, principal, changes["owner_id"], "owner_id")
+        changes["owner_id"] = await reassign(conn, principal, changes["owner_id"], "owner_id")
     if changes.get("customer_id") is not None:
         await _require_customer(conn, principal, changes["customer_id"])
     row = await _apply(conn, principal, current, changes, "update", expected_version)
@@ -211,9 +226,16 @@ async def gather_facts(conn: AsyncConnection, deal: Row) -> DealFacts:
 
 
 def _refusal(current: DealStage, target: DealStage, result: GateResult) -> Exception:
-    """Every unmet check at once; 409 when the deal's state rules the move out entirely."""
+    """Every unmet check at once; 409 when the deal's state rules the move out entirely,
+    403 when only another role may make it (a rep reopening a closed deal)."""
     prefix = f"The deal cannot move from {current} to {target}: "
-    return refusal(result, CONFLICT_CODES, detail_prefix=prefix, fields=_API_FIELDS)
+    return refusal(
+        result,
+        CONFLICT_CODES,
+        detail_prefix=prefix,
+        fields=_API_FIELDS,
+        forbidden_codes=FORBIDDEN_CODES,
+    )
 
 
 def _stage_values(
@@ -241,9 +263,7 @@ async def _lock_for_action(
     """The deal, row-locked until the request commits, so concurrent actions serialize and
     the second one sees what the first one did."""
     principal.require(Kind.deals, "write")
-    current = await repo.deals.get(conn, principal, deal_id, lock=True)
-    check_version(expected_version, current["version"])
-    return current
+    return await DEALS.locked(conn, principal, deal_id, expected_version)
 
 
 async def _apply(
@@ -253,15 +273,28 @@ async def _apply(
     values: Mapping[str, Any],
     action: str,
     expected_version: int | None = None,
+    companions: Callable[[Row], list[sa.Executable]] | None = None,
 ) -> Row:
-    """Write the change and its audit entry (actions checked the version when locking)."""
-    row = await repo.deals.update(
-        conn, principal, current["id"], values, expected_version=expected_version, current=current
+    """Write the change with its audit entry, its event and what goes with it: a new
+    owner takes the deal's time-in-stage rows along (actions checked the version when
+    locking)."""
+
+    def along(row: Row) -> list[sa.Executable]:
+        moved = companions(row) if companions is not None else []
+        if row["owner_id"] != current["owner_id"]:
+            moved.append(stays.reassign_statement(row["id"], row["owner_id"]))
+        return moved
+
+    return await DEALS.save(
+        conn,
+        principal,
+        current,
+        values,
+        _EVENTS[action],
+        action=action,
+        expected_version=expected_version,
+        companions=along,
     )
-    if row["owner_id"] != current["owner_id"]:
-        await stays.reassign(conn, row["id"], row["owner_id"])
-    await audit.record(conn, principal, action, "deal", current["id"], before=current, after=row)
-    return row
 
 
 async def move_stage(
@@ -275,10 +308,18 @@ async def move_stage(
 ) -> Row:
     """Write a checked stage move: the deal, its history row, the audit entry, and — when
     the deal closes or reopens — its customer's tier, whose purchase history changed."""
-    row = await _apply(conn, principal, current, values, "transition")
-    await repo.record_stage_change(
-        conn, row, from_stage=current["stage"], changed_by=principal.user_id, reason=reason, at=at
-    )
+
+    def moved(row: Row) -> list[sa.Executable]:
+        return repo.stage_change_statements(
+            conn.dialect.name,
+            row,
+            from_stage=current["stage"],
+            changed_by=principal.user_id,
+            reason=reason,
+            at=at,
+        )
+
+    row = await _apply(conn, principal, current, values, "transition", companions=moved)
     if row["customer_id"] is not None and CLOSED_DEAL_STAGES & {current["stage"], row["stage"]}:
         await recompute_customer(conn, row["customer_id"], at, DEFAULT_POLICY.customers)
     return row

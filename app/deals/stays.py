@@ -2,7 +2,7 @@
 
 A move from F to T at instant t closes the visit to F (its span joins the stage's total)
 and opens a visit to T (the first visit creates the row and fixes `first_arrived_at`).
-Every stage move goes through `record_move` in the same transaction as its history row;
+Every stage move writes `move_statements` in the same transaction as its history row;
 `rebuild` derives the same rows from the whole history in one statement (migrations,
 bulk loads).
 """
@@ -34,26 +34,25 @@ def _upsert(dialect: str) -> Any:
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
-async def record_move(
-    conn: AsyncConnection,
+def move_statements(
+    dialect: str,
     *,
     deal_id: uuid.UUID,
     owner_id: uuid.UUID | None,
     from_stage: str | None,
     to_stage: str,
     at: datetime,
-) -> None:
-    dialect = conn.dialect.name
+) -> list[sa.Executable]:
+    """The writes of one move: close the visit to `from_stage`, open one to `to_stage`.
+    They touch different rows, so they may run as one statement (data-modifying CTEs)."""
     s = stays_table
+    statements: list[sa.Executable] = []
     if from_stage is not None:
         spent = _not_negative(seconds_between(s.c.arrived_at, sa.literal(at, UtcDateTime), dialect))
-        await conn.execute(
+        statements.append(
             s.update()
             .where(s.c.deal_id == deal_id, s.c.stage == from_stage, s.c.arrived_at.is_not(None))
-            .values(
-                seconds_in_stage=s.c.seconds_in_stage + spent,
-                arrived_at=None,
-            )
+            .values(seconds_in_stage=s.c.seconds_in_stage + spent, arrived_at=None)
         )
     insert = _upsert(dialect)(s).values(
         deal_id=deal_id,
@@ -64,18 +63,38 @@ async def record_move(
         seconds_in_stage=0.0,
         visits=1,
     )
-    await conn.execute(
+    statements.append(
         insert.on_conflict_do_update(
             index_elements=[s.c.deal_id, s.c.stage],
             set_={"arrived_at": insert.excluded.arrived_at, "visits": s.c.visits + 1},
         )
     )
+    return statements
 
 
-async def reassign(conn: AsyncConnection, deal_id: uuid.UUID, owner_id: uuid.UUID | None) -> None:
-    await conn.execute(
-        stays_table.update().where(stays_table.c.deal_id == deal_id).values(owner_id=owner_id)
-    )
+async def record_move(
+    conn: AsyncConnection,
+    *,
+    deal_id: uuid.UUID,
+    owner_id: uuid.UUID | None,
+    from_stage: str | None,
+    to_stage: str,
+    at: datetime,
+) -> None:
+    for statement in move_statements(
+        conn.dialect.name,
+        deal_id=deal_id,
+        owner_id=owner_id,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        at=at,
+    ):
+        await conn.execute(statement)
+
+
+def reassign_statement(deal_id: uuid.UUID, owner_id: uuid.UUID | None) -> sa.Update:
+    """A deal's time in stage counts for its owner: a new owner takes the rows along."""
+    return stays_table.update().where(stays_table.c.deal_id == deal_id).values(owner_id=owner_id)
 
 
 def rebuild(dialect: str) -> sa.Insert:

@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.audit import service as audit
 from app.core.access import Kind, Principal
 from app.core.crud import Row, require_reference
 from app.core.enums import LeadStatus
@@ -19,9 +18,9 @@ from app.customers import service as customers_service
 from app.customers.schemas import ContactCreate, CustomerCreate
 from app.deals import service as deals_service
 from app.deals.schemas import DealCreate
-from app.leads import repository as repo
+from app.events.catalogue import EventType
 from app.leads.schemas import LeadConvert
-from app.leads.service import lead_body, load_for_action
+from app.leads.service import LEADS, lead_body, load_for_action
 
 _CONVERSION_KINDS = (Kind.leads, Kind.customers, Kind.contacts, Kind.deals)
 
@@ -128,9 +127,8 @@ async def convert_lead(
         "converted_contact_id": contact["id"],
         "converted_deal_id": deal["id"],
     }
-    row = await repo.leads.update(
-        conn, principal, lead_id, changes, expected_version=expected_version, current=lead
+    row = await LEADS.save(
+        conn, principal, lead, changes, EventType.lead_converted, action="converted"
     )
-    await audit.record(conn, principal, "converted", "lead", lead_id, before=lead, after=row)
     lead_read = lead_body(row, principal)
     return {"lead": lead_read, "customer": customer, "contact": contact, "deal": deal}

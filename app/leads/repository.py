@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.access import Kind
-from app.core.clock import utcnow
 from app.core.crud import TableRepository
 from app.core.enums import LeadStatus, Role, Seniority, TaskKind, TaskStatus
 from app.core.pagination import sort_keys
@@ -110,20 +109,9 @@ async def least_loaded_rep(conn: AsyncConnection, pool: Seniority) -> uuid.UUID 
     return (await conn.execute(statement)).scalar()
 
 
-async def close_nurture_tasks(
-    conn: AsyncConnection,
-    lead_id: uuid.UUID,
-    *,
-    status: TaskStatus,
-    by: uuid.UUID | None,
-    keep: Collection[str] = (),
-) -> None:
-    """Close the lead's open nurture-touch tasks, but those whose dedupe key is in `keep`.
-
-    `done` when a touch made them moot, `cancelled` when the lead left nurturing or a new
-    cycle replaced them. Whoever they are assigned to: the lead's state decides, not them.
-    """
-    now = utcnow()
+def open_nurture_tasks(lead_id: uuid.UUID, *, keep: Collection[str] = ()) -> sa.Select[Any]:
+    """The lead's open nurture-touch tasks, but those whose dedupe key is in `keep`,
+    locked for closing."""
     key = tasks_table.c.dedupe_key
     where = [
         tasks_table.c.related_type == RelatedType.lead,
@@ -133,9 +121,4 @@ async def close_nurture_tasks(
     ]
     if keep:
         where.append(sa.or_(key.is_(None), key.not_in(list(keep))))
-    values: dict[str, Any] = {"status": status, "updated_at": now}
-    if status == TaskStatus.done:
-        values |= {"completed_at": now, "completed_by": by}
-    await conn.execute(
-        tasks_table.update().where(*where).values(**values, version=tasks_table.c.version + 1)
-    )
+    return sa.select(tasks_table.c.id).where(*where).order_by(tasks_table.c.id).with_for_update()

@@ -18,7 +18,7 @@ from app.core.schemas import (
     ReadModel,
     Text,
 )
-from app.customers.schemas import ContactRead, CustomerRead
+from app.customers.schemas import SHARE_DESCRIPTION, ContactRead, CustomerRead
 from app.deals.schemas import DealRead
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -39,6 +39,7 @@ class LeadCreate(InputModel):
     owner_id: uuid.UUID | None = Field(
         default=None, description="Who works the lead; omit it to route the lead automatically."
     )
+    shared_with_team: bool = Field(default=False, description=SHARE_DESCRIPTION)
     company_name: Name
     contact_name: Name | None = None
     contact_title: str | None = Field(default=None, max_length=200)
@@ -92,13 +93,16 @@ class LeadUpdate(PatchModel):
             )
         },
     }
-    required_fields: ClassVar[frozenset[str]] = frozenset({"source", "company_name", "currency"})
+    required_fields: ClassVar[frozenset[str]] = frozenset(
+        {"source", "company_name", "currency", "shared_with_team"}
+    )
 
     source: LeadSource | None = None
     source_detail: str | None = Field(default=None, max_length=500)
     campaign: str | None = Field(default=None, max_length=120)
     referrer_customer_id: uuid.UUID | None = None
     owner_id: uuid.UUID | None = None
+    shared_with_team: bool | None = Field(default=None, description=SHARE_DESCRIPTION)
     company_name: Name | None = None
     contact_name: Name | None = None
     contact_title: str | None = Field(default=None, max_length=200)
@@ -179,6 +183,7 @@ class LeadRead(ReadModel):
     campaign: str | None
     referrer_customer_id: uuid.UUID | None
     owner_id: uuid.UUID | None
+    shared_with_team: bool
     company_name: str
     contact_name: str | None
     contact_title: str | None

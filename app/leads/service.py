@@ -13,16 +13,21 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.audit import service as audit
-from app.core.access import Kind, Principal, require_assignable
+from app.core.access import Kind, Principal
 from app.core.clock import utcnow
 from app.core.crud import Page, Row, require_reference
 from app.core.enums import LeadSource, LeadStatus, TaskStatus
 from app.core.errors import Conflict, ErrorItem, InvalidInput
-from app.core.http import check_version
 from app.core.pagination import SortKey
+from app.core.records import Records
 from app.customers.repository import find_visible_customer
-from app.customers.service import assign_owner
+from app.customers.service import (
+    assign_owner,
+    reassign,
+    require_change_rights,
+    update_action,
+)
+from app.events.catalogue import EventType
 from app.leads import repository as repo
 from app.leads.schemas import LeadCreate, LeadQualify, LeadStatusChange, LeadUpdate
 from app.rules.customers import DEFAULT_CUSTOMER_POLICY
@@ -40,7 +45,7 @@ from app.rules.leads import (
 )
 from app.rules.tasks import TaskTriggerPolicy, TriggerEvent, tasks_for_event
 from app.tasks.schemas import RelatedType
-from app.tasks.service import create_triggered_task
+from app.tasks.service import close_duties, create_triggered_task
 
 POLICY = DEFAULT_LEAD_POLICY
 CONTACT_FIELDS = ("email", "phone")
@@ -50,6 +55,9 @@ _QUALIFICATION_FIELDS = tuple(LeadQualification.model_fields)
 
 
 _MATCH_KINDS = {"lead": Kind.leads, "contact": Kind.contacts}
+
+
+LEADS = Records(repo.leads, "lead")
 
 
 def lead_body(row: Row, principal: Principal) -> dict[str, Any]:
@@ -146,7 +154,7 @@ async def _open_tasks(conn: AsyncConnection, event: TriggerEvent, lead: Row, at:
 async def create_lead(
     conn: AsyncConnection, principal: Principal, data: LeadCreate
 ) -> dict[str, Any]:
-    principal.require(Kind.leads, "write")
+    principal.require(Kind.leads, "create")
     await _require_referrer(conn, principal, data.source, data.referrer_customer_id)
     values = _contact_keys(data.model_dump(exclude={"allow_duplicate"}))
     values["duplicate_of"] = await _duplicates(
@@ -158,7 +166,7 @@ async def create_lead(
     else:
         pool = seniority_for_grade(values["grade"])
         values["owner_id"] = await repo.least_loaded_rep(conn, pool)
-    row = await repo.leads.insert(conn, values)
+    row = await LEADS.create(conn, principal, values, EventType.lead_created)
     await _open_tasks(conn, TriggerEvent.lead_captured, row, row["created_at"])
     return lead_body(row, principal)
 
@@ -205,9 +213,7 @@ async def load_for_action(
     The lock makes a concurrent action wait and then see this one's result; the version is
     checked before any rule so a stale client hears 412, not a verdict on old data.
     """
-    lead = await repo.leads.get(conn, principal, lead_id, lock=True)
-    check_version(expected_version, lead["version"])
-    return lead
+    return await LEADS.locked(conn, principal, lead_id, expected_version)
 
 
 def _refuse_if_final(lead: Row, action: str) -> None:
@@ -229,11 +235,12 @@ async def update_lead(
     current = await repo.leads.get(conn, principal, lead_id)
     changes = _contact_keys(data.changes())
     allow_duplicate = changes.pop("allow_duplicate", False)
+    await require_change_rights(conn, principal, current, changes, "lead")
     merged = {**current, **changes}
     if {"source", "referrer_customer_id"} & changes.keys():
         await _require_referrer(conn, principal, merged["source"], merged["referrer_customer_id"])
     if "owner_id" in changes:
-        await _reassign(conn, principal, changes["owner_id"])
+        await reassign(conn, principal, changes["owner_id"], "owner_id")
     before = _contact_keys({f: current[f] for f in CONTACT_FIELDS})
     after = _contact_keys({f: merged[f] for f in CONTACT_FIELDS})
     moved = [f for f in CONTACT_FIELDS if after[f"{f}_normalized"] != before[f"{f}_normalized"]]
@@ -241,19 +248,16 @@ async def update_lead(
         changes["duplicate_of"] = await _duplicates(
             conn, principal, after, checked=moved, allow=allow_duplicate, lead_id=lead_id
         )
-    row = await repo.leads.update(
-        conn, principal, lead_id, changes, expected_version=expected_version, current=current
+    row = await LEADS.save(
+        conn,
+        principal,
+        current,
+        changes,
+        EventType.lead_updated,
+        action=update_action(changes),
+        expected_version=expected_version,
     )
     return lead_body(row, principal)
-
-
-async def _reassign(
-    conn: AsyncConnection, principal: Principal, owner_id: uuid.UUID | None
-) -> None:
-    if owner_id is None:
-        require_assignable(principal, None, "owner_id")
-    else:
-        await assign_owner(conn, principal, owner_id, "owner_id")
 
 
 async def change_status(
@@ -275,22 +279,13 @@ async def change_status(
         changes["disqualified_reason"] = data.reason
     if data.status == LeadStatus.qualified and current["qualified_at"] is None:
         changes["qualified_at"] = now
-    row = await repo.leads.update(
-        conn, principal, lead_id, changes, expected_version=expected_version, current=current
+    row = await LEADS.save(
+        conn, principal, current, changes, EventType.lead_status_changed, action="status_changed"
     )
     if row["status"] in PARKED_STATUSES:
         await _start_touch_cycle(conn, principal, row, now, TriggerEvent.lead_parked)
     elif current["status"] in PARKED_STATUSES:
-        await repo.close_nurture_tasks(conn, lead_id, status=TaskStatus.cancelled, by=None)
-    await audit.record(
-        conn,
-        principal,
-        "status_changed",
-        "lead",
-        lead_id,
-        before={"status": current["status"]},
-        after={"status": row["status"], "reason": data.reason},
-    )
+        await close_duties(conn, principal, repo.open_nurture_tasks(lead_id), TaskStatus.cancelled)
     return lead_body(row, principal)
 
 
@@ -347,10 +342,9 @@ async def qualify_lead(
         *current["qualification_evidence"],
         *_evidence_entries(principal, data, utcnow()),
     ]
-    row = await repo.leads.update(
-        conn, principal, lead_id, changes, expected_version=expected_version, current=current
+    row = await LEADS.save(
+        conn, principal, current, changes, EventType.lead_qualified, action="qualified"
     )
-    await audit.record(conn, principal, "qualified", "lead", lead_id, before=current, after=row)
     return lead_body(row, principal)
 
 
@@ -361,13 +355,8 @@ async def _start_touch_cycle(
     done when this is a touch, cancelled when a new parking replaces them."""
     specs = tasks_for_event(event, lead["id"], at, TASK_POLICY)
     closed_as = TaskStatus.done if event is TriggerEvent.lead_touched else TaskStatus.cancelled
-    await repo.close_nurture_tasks(
-        conn,
-        lead["id"],
-        status=closed_as,
-        by=principal.user_id,
-        keep={spec.dedupe_key for spec in specs},
-    )
+    keep = {spec.dedupe_key for spec in specs}
+    await close_duties(conn, principal, repo.open_nurture_tasks(lead["id"], keep=keep), closed_as)
     for spec in specs:
         await create_triggered_task(conn, spec, lead["owner_id"], RelatedType.lead, lead["id"])
 
@@ -376,7 +365,7 @@ async def record_touch(
     conn: AsyncConnection, principal: Principal, lead_id: uuid.UUID, at: datetime
 ) -> None:
     """An activity on a nurturing or archived lead is its touch: the next one falls due a
-    full interval after it, with a new nurture task (DOMAIN.md §1: every 90 days).
+    full interval after it, with a new nurture task (docs/domain.md §1: every 90 days).
 
     An activity older than the current cycle (logged late, or replayed) moves nothing, so
     the cadence never runs backwards and each cycle has one task.
@@ -385,7 +374,7 @@ async def record_touch(
     due = next_touch_at(lead["status"], at, POLICY)
     if due is None or (lead["next_touch_at"] is not None and due <= lead["next_touch_at"]):
         return
-    row = await repo.leads.update(
-        conn, principal, lead_id, {"next_touch_at": due}, expected_version=None, current=lead
+    row = await LEADS.save(
+        conn, principal, lead, {"next_touch_at": due}, EventType.lead_touched, action="touched"
     )
     await _start_touch_cycle(conn, principal, row, at, TriggerEvent.lead_touched)

@@ -5,12 +5,13 @@ from app.models.campaigns import Campaign
 from app.models.contracts import Contract, ContractChangeRequest, Delivery, PaymentMilestone
 from app.models.customers import Activity, Contact, Customer
 from app.models.deals import Deal, DealStageChange, DealStageStay
+from app.models.events import Event
 from app.models.leads import Lead
 from app.models.quotes import Quote, QuoteLineItem, QuoteVersion
 from app.models.system import AuditEntry, IdempotencyKey
 from app.models.tasks import Task
 from app.models.tickets import Ticket, TicketSlaEvent
-from app.models.users import ApiKey, LoginFailure, Team, User
+from app.models.users import ApiKey, InstanceSecret, LoginThrottle, Team, User
 
 __all__ = [
     "Activity",
@@ -25,9 +26,11 @@ __all__ = [
     "DealStageChange",
     "DealStageStay",
     "Delivery",
+    "Event",
     "IdempotencyKey",
+    "InstanceSecret",
     "Lead",
-    "LoginFailure",
+    "LoginThrottle",
     "PaymentMilestone",
     "Quote",
     "QuoteLineItem",

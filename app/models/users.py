@@ -62,12 +62,23 @@ class ApiKey(Versioned, table=True):
     created_by: uuid.UUID | None = fk("users.id", nullable=True)
 
 
-class LoginFailure(SQLModel, table=True):
-    """Failed logins inside the rate-limit window; shared by every worker and replica."""
+class LoginThrottle(SQLModel, table=True):
+    """Login attempts inside the current window, one counter per account and one per client
+    address; shared by every worker and replica. A window opens at its key's first attempt."""
 
-    __tablename__ = "login_failures"
-    __table_args__ = (sa.Index("ix_login_failures_email_failed_at", "email", "failed_at"),)
+    __tablename__ = "login_throttles"
 
-    id: uuid.UUID = pk()
-    email: str = Field(max_length=254)
-    failed_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    key: str = Field(primary_key=True, max_length=300)
+    attempts: int = Field(nullable=False)
+    window_started_at: datetime = Field(sa_type=UtcDateTime, nullable=False, index=True)
+
+
+class InstanceSecret(SQLModel, table=True):
+    """A secret the database generated for itself, the same for every worker and replica:
+    the token signing key when none is configured."""
+
+    __tablename__ = "instance_secrets"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=255)
+    created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)

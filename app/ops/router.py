@@ -20,8 +20,14 @@ async def health_live() -> JsonResponse:
 
 @router.get("/health/ready", summary="Readiness", responses=problems(503))
 async def health_ready(request: Request) -> JsonResponse:
-    """Ready when the database answers and its schema is at the migrations' head."""
-    state = await migration_state(request.app.state.db)
+    """Ready when the database answers and its schema is at the migrations' head.
+
+    Answers within its own budget (`SALESFLOW_READY_TIMEOUT_SECONDS`, 3 s by default): a
+    database that does not answer in time is reported unreachable, whatever the
+    statement timeout of ordinary requests.
+    """
+    budget = request.app.state.settings.ready_timeout_seconds
+    state = await migration_state(request.app.state.db, budget)
     if not state.reachable:
         raise ServiceUnavailable(
             "The database is unreachable.",

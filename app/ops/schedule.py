@@ -7,8 +7,8 @@ in one transaction:
    the tasks are chosen by tier;
 2. expire quotes past their validity and deem silent deliveries accepted (as
    `salesflow run-deadlines`);
-3. forget failed logins older than their window and Idempotency-Keys older than
-   `settings.idempotency_ttl_hours`.
+3. forget login-attempt counters whose window has closed, Idempotency-Keys older than
+   `settings.idempotency_ttl_hours` and events older than `settings.events_retention_days`.
 On PostgreSQL a transaction-scoped advisory lock gives a round to one process while the
 others skip it, so several workers never rewrite every customer at once; the tasks' dedupe
 keys and the deadlines' state checks would keep an overlap harmless anyway.
@@ -32,6 +32,7 @@ from app.core.db import Database
 from app.core.deps import forget_old_idempotency_keys
 from app.customers.tiering import recompute_all
 from app.customers.triggers import TriggerRun, run_time_triggers
+from app.events.service import prune_events
 from app.quotes.expiry import expire_lapsed_quotes
 from app.rules.policy import DEFAULT_POLICY
 
@@ -49,6 +50,7 @@ class RoundResult:
     acceptances: DeemedRun
     forgotten_login_failures: int
     forgotten_idempotency_keys: int
+    pruned_events: int = 0
 
 
 async def _claim_round(conn: AsyncConnection) -> bool:
@@ -69,7 +71,8 @@ async def run_round(db: Database, settings: Settings, now: datetime) -> RoundRes
         acceptances = await deem_due_acceptances(conn, now)
         failures = await forget_old_failures(conn, settings, now)
         keys = await forget_old_idempotency_keys(conn, settings, now)
-    return RoundResult(tiered, tasks, expired, acceptances, failures, keys)
+        pruned = await prune_events(conn, now, settings.events_retention_days)
+    return RoundResult(tiered, tasks, expired, acceptances, failures, keys, pruned)
 
 
 async def run_schedule_forever(app: Any) -> None:

@@ -6,7 +6,16 @@ from typing import Annotated, ClassVar
 from pydantic import Field, StringConstraints
 
 from app.core.enums import QuoteStatus
-from app.core.schemas import Currency, InputModel, Money, Name, PatchModel, Percent, ReadModel
+from app.core.schemas import (
+    Currency,
+    InputModel,
+    Money,
+    Name,
+    PatchModel,
+    Percent,
+    Percentage,
+    ReadModel,
+)
 
 Sku = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Terms = Annotated[str, StringConstraints(max_length=8000)]
@@ -93,7 +102,7 @@ class QuoteLineRead(ReadModel):
     description: str | None
     quantity: Decimal
     unit_list_price: Decimal
-    line_discount_pct: Decimal
+    line_discount_pct: Percentage
     line_list_total: Decimal
     line_net_total: Decimal
 
@@ -106,13 +115,15 @@ class QuoteVersionRead(ReadModel):
     currency: str
     valid_until: date
     terms: str | None
-    header_discount_pct: Decimal
-    policy_discount_pct: Decimal = Field(description="Outside discount authority; never approved.")
+    header_discount_pct: Percentage
+    policy_discount_pct: Percentage = Field(
+        description="Outside discount authority; never approved."
+    )
     policy_discount_reason: str | None
     list_total: Decimal
     subtotal: Decimal = Field(description="After line discounts.")
     total: Decimal = Field(description="After line, header and policy discounts.")
-    effective_discount_pct: Decimal = Field(
+    effective_discount_pct: Percentage = Field(
         description="Line and header discounts against list price: what authority is judged on."
     )
     fingerprint: str = Field(description="SHA-256 of the priced content an approval covers.")
@@ -176,7 +187,7 @@ class ApprovalRead(ReadModel):
     submitted_by: uuid.UUID | None
     submitted_at: datetime
     required_approver_role: str
-    effective_discount_pct: Decimal
+    effective_discount_pct: Percentage
     total: Decimal
     currency: str
     valid_until: date

@@ -143,7 +143,7 @@ async def _create(
 async def create_quote(
     conn: AsyncConnection, principal: Principal, data: QuoteCreate
 ) -> dict[str, Any]:
-    principal.require(Kind.quotes, "write")
+    principal.require(Kind.quotes, "create")
     deal = await _open_deal(conn, principal, data.deal_id)
     await _require_renewal_eligible(conn, deal["customer_id"], deal["id"], data.renewal_years)
     policy_pct, policy_reason = renewal_discount(data.renewal_years)

@@ -81,7 +81,7 @@ def team_members(team_id: uuid.UUID) -> sa.Select[Any]:
 
 
 def effective_tier(table: sa.FromClause) -> Expr:
-    """A manager's override wins over the computed tier (DOMAIN.md §2)."""
+    """A manager's override wins over the computed tier (docs/domain.md §2)."""
     return sa.func.coalesce(table.c.tier_override, table.c.tier)
 
 

@@ -14,11 +14,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from app.core.enums import DealStage, LeadSource, TicketType
-from app.core.schemas import Money
+from app.core.schemas import Money, Percentage
 from app.reports.periods import Grouping
 
 Decimal2 = Annotated[Decimal, PlainSerializer(lambda v: str(v), return_type=str, when_used="json")]
-Pct = Annotated[Decimal2, Field(description="A percentage with two decimals.", examples=["42.50"])]
 Days = Annotated[Decimal2, Field(description="Days, two decimals.", examples=["3.50"])]
 
 
@@ -63,7 +62,7 @@ class ReportPeriod(BaseModel):
 
 class FunnelFigures(BaseModel):
     count: int = Field(description="Records that reached this step in the period.")
-    conversion_pct: Pct | None = Field(
+    conversion_pct: Percentage | None = Field(
         description="count / the previous step's count in the same period; null for the "
         "first step or when the previous step is 0. Can exceed 100 (see the docs)."
     )
@@ -104,7 +103,7 @@ class SalesFigures(BaseModel):
     )
     unpriced_count: int = Field(description="Won deals with no amount at all.")
     lost_count: int
-    win_rate_pct: Pct | None = Field(description="won / (won + lost), by closing date.")
+    win_rate_pct: Percentage | None = Field(description="won / (won + lost), by closing date.")
     median_sales_cycle_days: Days | None = Field(
         description="Median days from a won deal's creation to its close."
     )
@@ -170,7 +169,9 @@ class ChannelFigures(BaseModel):
         description="Recorded cost of campaigns starting in the period; null where none is "
         "recorded, and for callers who do not see every lead (see the report's description)."
     )
-    roi_pct: Pct | None = Field(description="(revenue - cost) / cost, where `cost` is shown.")
+    roi_pct: Percentage | None = Field(
+        description="(revenue - cost) / cost, where `cost` is shown."
+    )
 
 
 class ChannelKey(BaseModel):
@@ -198,11 +199,11 @@ class ChannelReport(BaseModel):
 
 class MixFigures(BaseModel):
     revenue: Money
-    revenue_share_pct: Pct | None = Field(
+    revenue_share_pct: Percentage | None = Field(
         description="Share of the period's revenue in this currency."
     )
     activities: int
-    activity_share_pct: Pct | None = Field(
+    activity_share_pct: Percentage | None = Field(
         description="Share of all the period's activities, whatever their currency."
     )
 
@@ -235,11 +236,11 @@ class ServiceFigures(BaseModel):
     response_met: int
     response_breached: int
     response_pending: int = Field(description="No outcome yet: clock running or no target.")
-    response_attainment_pct: Pct | None = Field(description="met / (met + breached).")
+    response_attainment_pct: Percentage | None = Field(description="met / (met + breached).")
     resolution_met: int
     resolution_breached: int
     resolution_pending: int
-    resolution_attainment_pct: Pct | None
+    resolution_attainment_pct: Percentage | None
     breaches: int = Field(description="response_breached + resolution_breached.")
 
 

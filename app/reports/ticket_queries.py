@@ -22,7 +22,7 @@ _ONE: sa.ColumnClause[int] = sa.literal_column("1")
 
 
 def _recorded_breach(clock: SlaClockKind) -> sa.ColumnElement[bool]:
-    """A breach on the SLA log is final, whatever happened after (DOMAIN.md §6)."""
+    """A breach on the SLA log is final, whatever happened after (docs/domain.md §6)."""
     return sa.exists().where(
         sla_events.c.ticket_id == tickets.c.id,
         sla_events.c.kind == SlaEventKind.breached,

@@ -1,4 +1,4 @@
-"""Business-hours calendars and the time arithmetic SLA clocks run on (DOMAIN.md §6).
+"""Business-hours calendars and the time arithmetic SLA clocks run on (docs/domain.md §6).
 
 A calendar is data: an IANA time zone, working windows per weekday in *local wall-clock*
 time, holiday dates and a `version`. SLA events record the calendar version they ran on,

@@ -2,7 +2,7 @@
 
 A rule never raises to say "no": it answers with a `GateResult` listing every unmet
 `Check`, each with a stable machine code, so the API can render a whole checklist and a
-UI can show it before anyone tries (DOMAIN.md §3).
+UI can show it before anyone tries (docs/domain.md §3).
 """
 
 from __future__ import annotations

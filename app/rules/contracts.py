@@ -1,4 +1,4 @@
-"""Contract lifecycle, payment milestones, delivery and acceptance (DOMAIN.md §5).
+"""Contract lifecycle, payment milestones, delivery and acceptance (docs/domain.md §5).
 
 Lifecycle: draft → in_review → approved → signed → in_delivery → delivered → accepted →
 closed, or terminated (with a reason) from any state that is not already final. A reviewer

@@ -1,6 +1,6 @@
 """Customer rules: RFM tier, grade, lifecycle stage, health warnings, reminders, renewals.
 
-DOMAIN.md §2. The caller aggregates a customer's history (won deals, activities, payment
+docs/domain.md §2. The caller aggregates a customer's history (won deals, activities, payment
 milestones, complaints) into small fact models; these functions only decide. Every
 number is in `CustomerPolicy`, whose threshold tables are plain tuples so the nightly
 set-based recompute can turn them into SQL `CASE` expressions and agree with the API.
@@ -53,7 +53,7 @@ def _strictly_ascending(values: Sequence[int | Decimal]) -> bool:
 
 
 class CustomerPolicy(BaseModel):
-    """Thresholds for tier, lifecycle, health warnings and renewals (DOMAIN.md §2).
+    """Thresholds for tier, lifecycle, health warnings and renewals (docs/domain.md §2).
 
     RFM threshold tables, four cut-offs each, all inclusive:
     - `recency_thresholds_days = (30, 90, 180, 270)`: days since last purchase

@@ -1,4 +1,4 @@
-"""Deal stage gates, win probabilities and staleness (DOMAIN.md §3).
+"""Deal stage gates, win probabilities and staleness (docs/domain.md §3).
 
 The key node that must hold to leave each stage is *data* in `DealPolicy.gates`, read by
 one generic evaluator, so a company can read and change its SOP in one place and every
@@ -32,6 +32,7 @@ from app.core.enums import (
     LostReason,
     Role,
 )
+from app.core.schemas import Percentage
 from app.rules.common import HUNDRED, Check, GateResult, quantize_money, require_aware
 
 # The forward path a deal walks; `lost` is reachable from every open stage instead.
@@ -223,7 +224,8 @@ DEFAULT_GATES: tuple[StageGate, ...] = (
     ),
 )
 
-Percent = Annotated[Decimal, Field(ge=0, le=100)]
+# Published by GET /api/v1/policy, so shown like every other percentage.
+Percent = Annotated[Percentage, Field(ge=0, le=100)]
 
 DEFAULT_WIN_PROBABILITY_PCT: dict[DealStage, Decimal] = {
     DealStage.development: Decimal(10),
@@ -303,6 +305,8 @@ CONFLICT_CODES = frozenset(
         "transition.reopen_stage_unknown",
     }
 )
+# Codes that mean "someone else may do this, not you" (HTTP 403).
+FORBIDDEN_CODES = frozenset({"transition.reopen_requires_manager"})
 
 
 def _structural(facts: DealFacts, target: DealStage) -> TransitionKind | Check:

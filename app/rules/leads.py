@@ -1,4 +1,4 @@
-"""Lead rules: BANT score and grade, status flow, touch cadence, duplicate keys (DOMAIN.md §1).
+"""Lead rules: BANT score and grade, status flow, touch cadence, duplicate keys (docs/domain.md §1).
 
 Every number lives in `LeadPolicy`, a frozen, JSON-serialisable model, so a company can
 tune its qualification rules as data and every boundary is a one-line test. Functions
@@ -40,7 +40,7 @@ def normalize_industry(industry: str) -> str:
 
 
 class LeadPolicy(BaseModel):
-    """Scoring weights, grade cut-offs and cadences for leads; defaults are DOMAIN.md §1.
+    """Scoring weights, grade cut-offs and cadences for leads; defaults are docs/domain.md §1.
 
     Timeline windows are calendar months counted from "today", inclusive: with today
     2025-01-15 and 3 months, a purchase expected on or before 2025-04-15 is "near".

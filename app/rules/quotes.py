@@ -1,4 +1,6 @@
-"""Quote totals, discount authority, approval fingerprints and the quote lifecycle (DOMAIN.md §4).
+"""Quote totals, discount authority, approval fingerprints and the quote lifecycle.
+
+The procedure is docs/domain.md §4.
 
 How discounts compose (multiplicative, in this order):
 1. each line: `quantity * unit list price * (1 - line discount %)`, rounded to cents;
@@ -36,6 +38,7 @@ from app.core.enums import (
     QuoteStatus,
     Role,
 )
+from app.core.schemas import Percentage
 from app.rules.common import (
     HUNDRED,
     Check,
@@ -46,7 +49,8 @@ from app.rules.common import (
 )
 from app.rules.contracts import SIGNED_CONTRACT_STATUSES
 
-Percent = Annotated[Decimal, Field(ge=0, le=100)]
+# Published by GET /api/v1/policy, so shown like every other percentage.
+Percent = Annotated[Percentage, Field(ge=0, le=100)]
 PCT_STEP = Decimal("0.01")
 
 

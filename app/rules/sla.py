@@ -1,4 +1,4 @@
-"""SLA policies and clocks for after-sales tickets (DOMAIN.md §6).
+"""SLA policies and clocks for after-sales tickets (docs/domain.md §6).
 
 Policies are data (`SlaPolicy`, chosen from an `SlaPolicySet`); a ticket's clocks are a
 pure function of its SLA event log, the policy and calendar versions recorded on the

@@ -1,4 +1,6 @@
-"""Every SLA policy and calendar version the service knows, and the ones in force (DOMAIN.md §6).
+"""Every SLA policy and calendar version the service knows, and the ones in force.
+
+The clocks they drive are docs/domain.md §6.
 
 SLA events record the policy and calendar versions they ran on, so a ticket's clocks can
 only be recomputed if every version ever recorded is still known. The registry holds them

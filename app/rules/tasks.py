@@ -1,4 +1,4 @@
-"""Which SOP duties become tasks, when they are due, and their dedupe keys (DOMAIN.md §7).
+"""Which SOP duties become tasks, when they are due, and their dedupe keys (docs/domain.md §7).
 
 The service calls `tasks_for_event` when something happens (a lead is captured, a
 contract accepted...) and stores each `TaskSpec`. Each spec's `dedupe_key` is meant for a
@@ -37,7 +37,7 @@ from app.rules.leads import DEFAULT_LEAD_POLICY, LeadPolicy
 
 
 class TaskTriggerPolicy(BaseModel):
-    """Delays of the SOP's "within N hours" duties; defaults are DOMAIN.md §7.
+    """Delays of the SOP's "within N hours" duties; defaults are docs/domain.md §7.
 
     The lead and customer numbers default to `LeadPolicy` / `CustomerPolicy`; build with
     `from_policies` so a tuned policy and its tasks cannot disagree.
@@ -50,7 +50,7 @@ class TaskTriggerPolicy(BaseModel):
     trade_show_follow_up_hours: int = Field(DEFAULT_LEAD_POLICY.trade_show_follow_up_hours, ge=1)
     follow_up_sources: tuple[LeadSource, ...] = (LeadSource.trade_show,)
     nurture_touch_days: int = Field(DEFAULT_LEAD_POLICY.touch_interval_days, ge=1)
-    # The customer hears of a delivery this many days before its planned day (DOMAIN.md §5).
+    # The customer hears of a delivery this many days before its planned day (docs/domain.md §5).
     delivery_notice_days: int = Field(2, ge=0)
     survey_after_acceptance_hours: int = Field(24, ge=1)
     first_visit_after_acceptance_hours: int = Field(72, ge=1)

@@ -1,4 +1,4 @@
-"""After-sales ticket rules: the status machine and feedback routing (DOMAIN.md §6).
+"""After-sales ticket rules: the status machine and feedback routing (docs/domain.md §6).
 
 Status: `new → open (responded) → pending_customer ↔ open → resolved → closed`, and
 `resolved → reopened → open`. Each action is allowed from a set of statuses; a refusal

@@ -7,18 +7,21 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.core.access import Kind, Principal
+from app.core.access import SYSTEM, Kind, Principal
 from app.core.clock import utcnow
 from app.core.crud import Page, Row
 from app.core.enums import TaskStatus
 from app.core.errors import Conflict, ErrorItem, InvalidInput
-from app.core.http import check_version
 from app.core.ids import new_id
 from app.core.pagination import SortKey
+from app.core.records import Records, record_change
 from app.customers.service import assign_owner
+from app.events.catalogue import EventType
 from app.rules.tasks import TaskSpec
 from app.tasks import repository as repo
 from app.tasks.schemas import RelatedType, TaskCreate, TaskUpdate
+
+TASKS = Records(repo.tasks, "task")
 
 
 async def _require_related(
@@ -40,12 +43,12 @@ def _require_open(task: Row) -> None:
 
 
 async def create_task(conn: AsyncConnection, principal: Principal, data: TaskCreate) -> Row:
-    principal.require(Kind.tasks, "write")
+    principal.require(Kind.tasks, "create")
     values = data.model_dump()
     values["assignee_id"] = await assign_owner(conn, principal, data.assignee_id, "assignee_id")
     if data.related_type is not None and data.related_id is not None:
         await _require_related(conn, principal, data.related_type, data.related_id)
-    return await repo.tasks.insert(conn, values)
+    return await TASKS.create(conn, principal, values, EventType.task_created)
 
 
 async def create_triggered_task(
@@ -61,7 +64,7 @@ async def create_triggered_task(
     their own transaction; `spec` comes from `app.rules.tasks.tasks_for_event`.
     """
     now = utcnow()
-    return await repo.insert_unless_duplicate(
+    row = await repo.insert_unless_duplicate(
         conn,
         {
             "id": new_id(),
@@ -76,6 +79,31 @@ async def create_triggered_task(
             "related_id": related_id,
         },
     )
+    if row is not None:
+        await record_change(
+            conn, SYSTEM, EventType.task_created, row, action="create", job="sop_tasks"
+        )
+    return row
+
+
+async def close_duties(
+    conn: AsyncConnection,
+    principal: Principal,
+    select_ids: sa.Select[Any],
+    status: TaskStatus,
+) -> None:
+    """Close the SOP tasks a record's state made moot (each through the pipeline, so each
+    is audited and heard of): `done` when done by other means, `cancelled` otherwise.
+    Whoever they are assigned to: the record's state decides, not them."""
+    ids = (await conn.execute(select_ids)).scalars().all()
+    now = utcnow()
+    values: dict[str, Any] = {"status": status}
+    if status == TaskStatus.done:
+        values |= {"completed_at": now, "completed_by": principal.user_id}
+    event = EventType.task_completed if status == TaskStatus.done else EventType.task_cancelled
+    for task_id in ids:
+        current = await repo.tasks.get(conn, SYSTEM, task_id)
+        await TASKS.save(conn, principal, current, values, event)
 
 
 async def get_task(conn: AsyncConnection, principal: Principal, task_id: uuid.UUID) -> Row:
@@ -98,8 +126,14 @@ async def update_task(
         changes["assignee_id"] = await assign_owner(
             conn, principal, changes["assignee_id"], "assignee_id"
         )
-    return await repo.tasks.update(
-        conn, principal, task_id, changes, expected_version=expected_version, current=current
+    return await TASKS.save(
+        conn,
+        principal,
+        current,
+        changes,
+        EventType.task_updated,
+        action="update",
+        expected_version=expected_version,
     )
 
 
@@ -109,15 +143,13 @@ async def _finish(
     task_id: uuid.UUID,
     expected_version: int | None,
     values: dict[str, Any],
+    event: EventType,
 ) -> Row:
     principal.require(Kind.tasks, "write")
     # Locked so that of two people closing one task at once, the second sees it closed.
-    current = await repo.tasks.get(conn, principal, task_id, lock=True)
-    check_version(expected_version, current["version"])
+    current = await TASKS.locked(conn, principal, task_id, expected_version)
     _require_open(current)
-    return await repo.tasks.update(
-        conn, principal, task_id, values, expected_version=None, current=current
-    )
+    return await TASKS.save(conn, principal, current, values, event)
 
 
 async def complete_task(
@@ -128,14 +160,17 @@ async def complete_task(
         "completed_at": utcnow(),
         "completed_by": principal.user_id,
     }
-    return await _finish(conn, principal, task_id, expected_version, values)
+    return await _finish(
+        conn, principal, task_id, expected_version, values, EventType.task_completed
+    )
 
 
 async def cancel_task(
     conn: AsyncConnection, principal: Principal, task_id: uuid.UUID, expected_version: int | None
 ) -> Row:
+    values = {"status": TaskStatus.cancelled}
     return await _finish(
-        conn, principal, task_id, expected_version, {"status": TaskStatus.cancelled}
+        conn, principal, task_id, expected_version, values, EventType.task_cancelled
     )
 
 

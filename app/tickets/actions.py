@@ -1,4 +1,4 @@
-"""Ticket actions: each a status move and the SLA clock events it implies (DOMAIN.md §6)."""
+"""Ticket actions: each a status move and the SLA clock events it implies (docs/domain.md §6)."""
 
 import uuid
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.audit.service import record
-from app.core.access import Kind, Principal, require_assignable
+from app.core.access import Kind, Principal
 from app.core.crud import Row
 from app.core.enums import Role, SlaEventKind
 from app.core.errors import Conflict, ErrorItem, InvalidInput, ServiceError
@@ -29,7 +29,7 @@ from app.tickets import clock
 from app.tickets import policy as policies
 from app.tickets import repository as repo
 from app.tickets.clocks import Pending, as_events, persist_plan, plan_clocks, policy_in_force
-from app.users.repository import require_active_user
+from app.users.authority import require_assignee
 
 
 def refuse(error: type[ServiceError], checks: Iterable[Check]) -> ServiceError:
@@ -64,10 +64,9 @@ async def require_of_customer(
 async def require_ticket_assignee(
     conn: AsyncConnection, principal: Principal, assignee_id: uuid.UUID
 ) -> None:
-    """Support agents dispatch tickets among themselves; others follow the usual rule."""
-    if principal.role != Role.support_agent:
-        require_assignable(principal, assignee_id, "assignee_id")
-    await require_active_user(conn, assignee_id, "assignee_id")
+    """Support agents dispatch tickets among themselves; a manager gives them to an agent
+    or within the team; others follow the usual rule."""
+    await require_assignee(conn, principal, assignee_id, "assignee_id", pool=Role.support_agent)
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ def as_events(rows: Iterable[Row]) -> list[SlaEvent]:
 
 
 def effective_tier(customer: Row) -> CustomerTier:
-    """A manager's override wins over the computed tier (DOMAIN.md §2)."""
+    """A manager's override wins over the computed tier (docs/domain.md §2)."""
     return CustomerTier(customer["tier_override"] or customer["tier"])
 
 

@@ -37,7 +37,7 @@ async def open_ticket(
     data: TicketCreate,
 ) -> Row:
     """A new ticket with its clocks started at `reported_at` on the policy that fits it."""
-    principal.require(Kind.tickets, "write")
+    principal.require(Kind.tickets, "create")
     now = clock.now()
     reported_at = data.reported_at or now
     registry = policies.REGISTRY

@@ -13,13 +13,12 @@ from app.core.enums import Role
 from app.core.errors import Conflict, ErrorItem, InvalidInput, not_found
 from app.core.pagination import SortKey, decode_cursor, keyset_clause, order_by, page, sort_keys
 from app.core.problems import register_constraint
-from app.models import ApiKey, AuditEntry, LoginFailure, Team, User
+from app.models import ApiKey, AuditEntry, Team, User
 from app.users.schemas import ApiKeyRead, AuditEntryRead, TeamRead, UserRead
 
 users_table: sa.Table = User.__table__  # type: ignore[attr-defined]
 teams_table: sa.Table = Team.__table__  # type: ignore[attr-defined]
 api_keys_table: sa.Table = ApiKey.__table__  # type: ignore[attr-defined]
-login_failures_table: sa.Table = LoginFailure.__table__  # type: ignore[attr-defined]
 audit_table: sa.Table = AuditEntry.__table__  # type: ignore[attr-defined]
 
 EMAIL_TAKEN = "A user with this e-mail already exists."

@@ -12,13 +12,13 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.audit.service import record
-from app.core.access import Principal
+from app.core.access import SYSTEM, Principal
 from app.core.clock import utcnow
 from app.core.crud import Page, Row
 from app.core.enums import Role, Seniority
 from app.core.errors import ErrorItem, InvalidInput, RuleViolation
 from app.core.pagination import SortKey
+from app.core.records import Records
 from app.core.security import hash_password, new_api_key
 from app.users import repository as repo
 from app.users.schemas import (
@@ -31,6 +31,11 @@ from app.users.schemas import (
 
 EVERY_ROLE = tuple(Role)
 AUDIT_READERS = (Role.manager, Role.director, Role.admin)
+
+
+USERS = Records(repo.users, "user")
+TEAMS = Records(repo.teams, "team")
+API_KEYS = Records(repo.api_keys, "api_key")
 
 
 def require_admin(principal: Principal, action: str) -> None:
@@ -77,9 +82,7 @@ async def _insert_user(conn: AsyncConnection, principal: Principal | None, data:
         await repo.require_team(conn, data.team_id, "team_id")
     values = data.model_dump(exclude={"password"})
     values |= {"email": email, "password_hash": await _password_hash(data.password)}
-    row = await repo.users.insert(conn, values)
-    await record(conn, principal, "created", "user", row["id"], after=row)
-    return row
+    return await USERS.create(conn, principal or SYSTEM, values, None, action="created")
 
 
 async def add_user(conn: AsyncConnection, principal: Principal, data: UserCreate) -> Row:
@@ -178,13 +181,18 @@ async def update_user(
         changes["password_hash"] = await _password_hash(changes.pop("password"))
     if "password_hash" in changes or (changes.get("is_active") is False and current["is_active"]):
         changes["tokens_valid_after"] = utcnow()
-    row = await repo.users.update(
-        conn, principal, user_id, changes, expected_version=expected_version, current=current
-    )
     # The hash never enters the trail; that the password changed does.
-    after = {**row, "password_changed": True} if "password_hash" in changes else row
-    await record(conn, principal, "updated", "user", user_id, before=current, after=after)
-    return row
+    note = {"password_changed": True} if "password_hash" in changes else None
+    return await USERS.save(
+        conn,
+        principal,
+        current,
+        changes,
+        None,
+        action="updated",
+        expected_version=expected_version,
+        audit_note=note,
+    )
 
 
 # Teams
@@ -197,9 +205,7 @@ async def create_team(conn: AsyncConnection, principal: Principal, data: TeamCre
     )
     if data.manager_id is not None:
         await repo.require_active_manager(conn, data.manager_id, "manager_id")
-    row = await repo.teams.insert(conn, data.model_dump())
-    await record(conn, principal, "created", "team", row["id"], after=row)
-    return row
+    return await TEAMS.create(conn, principal, data.model_dump(), None, action="created")
 
 
 async def update_team(
@@ -223,11 +229,15 @@ async def update_team(
         )
     if changes.get("manager_id") is not None:
         await repo.require_active_manager(conn, changes["manager_id"], "manager_id")
-    row = await repo.teams.update(
-        conn, principal, team_id, changes, expected_version=expected_version, current=current
+    return await TEAMS.save(
+        conn,
+        principal,
+        current,
+        changes,
+        None,
+        action="updated",
+        expected_version=expected_version,
     )
-    await record(conn, principal, "updated", "team", team_id, before=current, after=row)
-    return row
 
 
 async def list_teams(conn: AsyncConnection, principal: Principal, **query: Any) -> Page:
@@ -265,8 +275,7 @@ async def create_api_key(
         "key_hash": digest,
         "created_by": principal.user_id,
     }
-    row = await repo.api_keys.insert(conn, values)
-    await record(conn, principal, "created", "api_key", row["id"], after=row)
+    row = await API_KEYS.create(conn, principal, values, None, action="created")
     return row, secret
 
 
@@ -302,16 +311,10 @@ async def revoke_api_key(
     current = await repo.api_keys.get(conn, principal, key_id)
     if current["revoked_at"] is not None:
         return current
-    row = await repo.api_keys.update(
-        conn,
-        principal,
-        key_id,
-        {"revoked_at": utcnow()},
-        expected_version=expected_version,
-        current=current,
+    revoked = {"revoked_at": utcnow()}
+    return await API_KEYS.save(
+        conn, principal, current, revoked, None, action="revoked", expected_version=expected_version
     )
-    await record(conn, principal, "revoked", "api_key", key_id, before=current, after=row)
-    return row
 
 
 # The audit trail

@@ -1,11 +1,13 @@
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 import sqlalchemy as sa
 
 from app.core.clock import utcnow
 from app.core.enums import Role
+from app.core.schemas import JSON_MAX_BYTES, JSON_MAX_DEPTH
 from app.models import Customer
 from tests.factories import (
     make_api_key,
@@ -295,3 +297,51 @@ async def test_bad_inputs_are_problems_not_500s(client, rep, customer):
         response = await log(client, rep, **body)
         assert response.status_code == 422, (body, response.text)
         assert response.headers["content-type"] == "application/problem+json"
+
+
+def nested(depth: int) -> dict:
+    """A JSON object whose objects nest `depth` levels (`{}` is one)."""
+    value: dict = {}
+    for _ in range(depth - 1):
+        value = {"more": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("details", "code"),
+    [
+        (nested(JSON_MAX_DEPTH + 1), "json_too_deep"),
+        (nested(252), "json_too_deep"),
+        (nested(254), "json_too_deep"),
+        ({"notes": [["deep"] * 2] * 2, "list": nested(JSON_MAX_DEPTH)}, "json_too_deep"),
+        ({"notes": "x" * JSON_MAX_BYTES}, "json_too_large"),
+        ({"serial": 2**64}, "json_number_out_of_range"),
+    ],
+    ids=["just-too-deep", "deep-252", "deep-254", "deep-in-a-list", "too-large", "big-integer"],
+)
+async def test_details_beyond_the_bounds_are_refused_naming_the_field(
+    client, rep, customer, details, code
+):
+    created = await log(client, rep, customer_id=str(customer), details=details)
+    assert created.status_code == 422, created.text
+    assert [(e["code"], e["field"]) for e in created.json()["errors"]] == [(code, "details")]
+
+    kept = await log(client, rep, customer_id=str(customer))
+    url = kept.headers["location"]
+    patched = await client.patch(url, json={"details": details}, headers=rep.headers)
+    assert patched.status_code == 422, patched.text
+    assert [(e["code"], e["field"]) for e in patched.json()["errors"]] == [(code, "details")]
+    listing = await client.get(f"/api/v1/activities?customer_id={customer}", headers=rep.headers)
+    assert listing.status_code == 200, listing.text
+    assert [item["details"] for item in listing.json()["items"]] == [{}]
+
+
+async def test_details_at_the_bounds_are_kept_and_listed(client, rep, customer):
+    details = {"deep": nested(JSON_MAX_DEPTH - 1), "serial": 2**63 - 1}
+    details["notes"] = "x" * (JSON_MAX_BYTES - len(orjson.dumps(details)) - len(',"notes":""'))
+    assert len(orjson.dumps(details)) == JSON_MAX_BYTES
+    created = await log(client, rep, customer_id=str(customer), details=details)
+    assert created.status_code == 201, created.text
+    listing = await client.get(f"/api/v1/activities?customer_id={customer}", headers=rep.headers)
+    assert listing.status_code == 200, listing.text
+    assert [item["details"] for item in listing.json()["items"]] == [details]

@@ -1,4 +1,3 @@
-import asyncio
 import base64
 import json
 import warnings
@@ -9,11 +8,13 @@ import jwt
 import pytest
 from pydantic import ValidationError
 
-from app.core.config import DEFAULT_JWT_SECRET, Settings, get_settings
+from app.auth import service
+from app.core.config import PUBLISHED_JWT_SECRET, Settings, get_settings
 from app.core.enums import Role
+from app.core.errors import TooManyRequests, Unauthorized
 from app.core.security import issue_access_token
 from app.main import create_app
-from app.models import LoginFailure
+from app.models import LoginThrottle
 from tests.factories import PASSWORD, make_api_key, make_user
 
 TOKEN_URL = "/api/v1/auth/token"
@@ -66,47 +67,83 @@ async def test_inactive_user_cannot_log_in(client, conn, settings):
     assert_unauthorized(await login(client, retired.email, PASSWORD))
 
 
-async def test_repeated_failures_lock_out_that_client_until_the_window_passes(
+def client_at(app, address):
+    transport = httpx.ASGITransport(app=app, client=(address, 4321))
+    return httpx.AsyncClient(transport=transport, base_url="http://test")
+
+
+def assert_locked_out(response, field):
+    assert response.status_code == 429, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert int(response.headers["retry-after"]) >= 1
+    [item] = response.json()["errors"]
+    assert item["code"] == "too_many_failed_logins" and item.get("field") == field
+
+
+async def test_repeated_failures_lock_out_the_account_until_the_window_passes(
     client, conn, settings, rep
 ):
     for _ in range(settings.login_max_failures):
         assert (await login(client, rep.email, "guess")).status_code == 401
     locked = await login(client, rep.email, PASSWORD)
-    assert locked.status_code == 429
-    assert locked.headers["content-type"] == "application/problem+json"
-    retry_after = int(locked.headers["retry-after"])
-    assert 0 < retry_after <= settings.login_failure_window_seconds + 1
+    assert_locked_out(locked, "username")
+    assert int(locked.headers["retry-after"]) <= settings.login_failure_window_seconds
 
-    # Let the window pass: every recorded failure becomes older than it.
-    failures = LoginFailure.__table__
+    # Let the window pass: it opened longer ago than its length.
+    counters = LoginThrottle.__table__
     await conn.execute(
-        failures.update().values(
-            failed_at=datetime.now(UTC)
-            - timedelta(seconds=settings.login_failure_window_seconds + 1)
+        counters.update().values(
+            window_started_at=datetime.now(UTC)
+            - timedelta(seconds=settings.login_failure_window_seconds)
         )
     )
     assert (await login(client, rep.email, PASSWORD)).status_code == 200
 
 
-async def test_failures_from_another_client_do_not_lock_the_user_out(app, client, settings, rep):
-    attacker = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app, client=("1.2.3.4", 123)), base_url="http://test"
-    )
-    async with attacker:
-        for _ in range(settings.login_max_failures):
-            assert (await login(attacker, rep.email, "guess")).status_code == 401
-        assert (await login(attacker, rep.email, PASSWORD)).status_code == 429
+async def test_rotating_client_addresses_does_not_escape_the_account_limit(app, settings, rep):
+    for attempt in range(settings.login_max_failures):
+        async with client_at(app, f"203.0.113.{attempt}") as guesser:
+            assert (await login(guesser, rep.email, "guess")).status_code == 401
+    async with client_at(app, "198.51.100.7") as elsewhere:
+        assert_locked_out(await login(elsewhere, rep.email.upper(), PASSWORD), "username")
+
+
+async def test_a_spray_across_accounts_from_one_address_is_limited(app, client, settings, rep):
+    most = 3
+    app.state.settings = settings.model_copy(update={"login_max_failures_per_client": most})
+    async with client_at(app, "203.0.113.9") as sprayer:
+        for n in range(most):
+            assert (await login(sprayer, f"victim-{n}@example.com", "guess")).status_code == 401
+        assert_locked_out(await login(sprayer, rep.email, PASSWORD), None)
+    # Only that address: the account itself is free to log in from anywhere else.
     assert (await login(client, rep.email, PASSWORD)).status_code == 200
 
 
-async def test_a_short_window_expires_on_its_own(app, client, settings, rep):
+async def test_logins_that_succeed_do_not_count_against_the_address(app, client, settings, rep):
+    app.state.settings = settings.model_copy(update={"login_max_failures_per_client": 2})
+    for _ in range(3):
+        assert (await login(client, rep.email, PASSWORD)).status_code == 200
+    assert (await login(client, rep.email, "guess")).status_code == 401
+
+
+async def test_the_window_closes_exactly_its_length_after_its_first_attempt(app, settings, rep):
+    window = timedelta(seconds=settings.login_failure_window_seconds)
+    opened = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+
+    async def attempt(at, password="guess"):
+        return await service.log_in(app.state.db, settings, rep.email, password, "c", at)
+
     for _ in range(settings.login_max_failures):
-        await login(client, rep.email, "guess")
-    assert (await login(client, rep.email, PASSWORD)).status_code == 429
-    # Shrunk only now: on a busy machine five argon2 checks can outlast a one-second window.
-    app.state.settings = settings.model_copy(update={"login_failure_window_seconds": 1})
-    await asyncio.sleep(1.1)
-    assert (await login(client, rep.email, PASSWORD)).status_code == 200
+        with pytest.raises(Unauthorized):
+            await attempt(opened)
+    with pytest.raises(TooManyRequests) as refused:
+        await attempt(opened + timedelta(seconds=100), PASSWORD)
+    assert refused.value.headers["Retry-After"] == str(settings.login_failure_window_seconds - 100)
+    with pytest.raises(TooManyRequests) as refused:
+        await attempt(opened + window - timedelta(microseconds=1), PASSWORD)
+    assert refused.value.headers["Retry-After"] == "1"
+    token, _ = await attempt(opened + window, PASSWORD)
+    assert token
 
 
 async def test_success_clears_earlier_failures(client, settings, rep):
@@ -219,23 +256,27 @@ async def test_revoked_expired_and_unknown_keys_are_401(client, conn):
 # Refusing to start with an unsafe configuration
 
 
-def test_production_refuses_the_default_jwt_secret():
+PRODUCTION = {"environment": "production", "database_url": "postgresql+asyncpg://db/sf"}
+
+
+def test_production_refuses_to_run_without_a_jwt_secret():
     with pytest.raises(ValidationError, match="SALESFLOW_JWT_SECRET"):
-        Settings(environment="production", _env_file=None)
-    private = Settings(environment="production", jwt_secret="only-ops-knows-this-0123456789ab")
+        Settings(**PRODUCTION, _env_file=None)
+    private = Settings(**PRODUCTION, jwt_secret="only-ops-knows-this-0123456789ab")
     assert private.environment == "production"
 
 
 def test_production_refuses_a_secret_shorter_than_32_bytes():
     with pytest.raises(ValidationError, match="at least 32 bytes"):
-        Settings(environment="production", jwt_secret="x" * 31, _env_file=None)
-    assert Settings(environment="production", jwt_secret="x" * 32, _env_file=None)
+        Settings(**PRODUCTION, jwt_secret="x" * 31, _env_file=None)
+    assert Settings(**PRODUCTION, jwt_secret="x" * 32, _env_file=None)
     # Bytes, not characters: 11 three-byte characters are 33 bytes.
-    assert Settings(environment="production", jwt_secret="密" * 11, _env_file=None)
+    assert Settings(**PRODUCTION, jwt_secret="密" * 11, _env_file=None)
 
 
-def test_the_app_does_not_start_in_production_with_the_default_secret(monkeypatch):
+def test_the_app_does_not_start_in_production_without_a_secret(monkeypatch):
     monkeypatch.setenv("SALESFLOW_ENVIRONMENT", "production")
+    monkeypatch.setenv("SALESFLOW_DATABASE_URL", PRODUCTION["database_url"])
     monkeypatch.delenv("SALESFLOW_JWT_SECRET", raising=False)
     get_settings.cache_clear()
     try:
@@ -245,5 +286,15 @@ def test_the_app_does_not_start_in_production_with_the_default_secret(monkeypatc
         get_settings.cache_clear()
 
 
-def test_development_may_use_the_default_secret():
-    assert Settings(environment="development", _env_file=None).jwt_secret == DEFAULT_JWT_SECRET
+@pytest.mark.parametrize("environment", ["development", "test", "production"])
+def test_the_secret_published_in_the_source_is_refused_everywhere(environment):
+    with pytest.raises(ValidationError, match="published in the source"):
+        Settings(
+            **PRODUCTION | {"environment": environment},
+            jwt_secret=PUBLISHED_JWT_SECRET,
+            _env_file=None,
+        )
+
+
+def test_development_has_no_default_secret():
+    assert Settings(environment="development", _env_file=None).jwt_secret is None

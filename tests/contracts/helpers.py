@@ -59,6 +59,25 @@ async def step(
     return response.json()  # type: ignore[no-any-return]
 
 
+async def read(client: httpx.AsyncClient, actor: Actor, contract: dict[str, Any]) -> dict[str, Any]:
+    response = await client.get(f"/api/v1/contracts/{contract['id']}", headers=actor.headers)
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def add(
+    client: httpx.AsyncClient,
+    actor: Actor,
+    contract: dict[str, Any],
+    path: str,
+    json: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """POST a delivery or change request: (the contract as it now is, the created item)."""
+    response = await act(client, actor, contract, path, json)
+    assert response.status_code == 201, (path, response.text)
+    return await read(client, actor, contract), response.json()
+
+
 async def signed(
     client: httpx.AsyncClient, rep: Actor, manager: Actor, quote: dict[str, Any]
 ) -> dict[str, Any]:
@@ -76,8 +95,10 @@ async def delivered(
     **times: str,
 ) -> dict[str, Any]:
     """Schedule one delivery and take it to installed; `times` backdates steps."""
-    contract = await step(client, rep, contract, "deliveries", {"description": "Main line"})
-    delivery_id = contract["deliveries"][-1]["id"]
+    contract, delivery = await add(
+        client, rep, contract, "deliveries", {"description": "Main line"}
+    )
+    delivery_id = delivery["id"]
     for status in ("shipped", "arrived", "installed"):
         body = {"status": status} | ({"at": times[status]} if status in times else {})
         contract = await step(client, rep, contract, f"deliveries/{delivery_id}/progress", body)

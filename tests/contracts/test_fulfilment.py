@@ -7,10 +7,21 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from app.contracts.schemas import ChangeRequestRead, DeliveryRead
 from app.core.clock import utcnow
+from app.core.enums import Role
 from app.models import Task
-from tests.contracts.helpers import act, backdate_signing, create_contract, signed, step
-from tests.quotes.helpers import codes
+from tests.contracts.helpers import (
+    act,
+    add,
+    backdate_signing,
+    create_contract,
+    read,
+    signed,
+    step,
+)
+from tests.factories import make_deal, make_quote, make_team, make_user
+from tests.quotes.helpers import assert_shape, codes
 
 
 def _progress(contract, index):
@@ -27,8 +38,8 @@ async def test_the_contract_is_delivered_only_when_every_delivery_is_installed(
     client, rep, manager, quote
 ):
     contract = await signed(client, rep, manager, quote)
-    contract = await step(client, rep, contract, "deliveries", {"description": "Lot 1"})
-    contract = await step(client, rep, contract, "deliveries", {"description": "Lot 2"})
+    contract, _ = await add(client, rep, contract, "deliveries", {"description": "Lot 1"})
+    contract, _ = await add(client, rep, contract, "deliveries", {"description": "Lot 2"})
 
     contract = await _install(client, rep, contract, 0)
     assert (contract["status"], contract["delivered_at"]) == ("in_delivery", None)
@@ -56,8 +67,8 @@ async def test_the_latest_installation_dates_the_delivery_not_the_last_recorded(
     now = utcnow()
     contract = await signed(client, rep, manager, quote)
     await backdate_signing(conn, contract, now - timedelta(days=1))
-    contract = await step(client, rep, contract, "deliveries", {})
-    contract = await step(client, rep, contract, "deliveries", {})
+    contract, _ = await add(client, rep, contract, "deliveries", {})
+    contract, _ = await add(client, rep, contract, "deliveries", {})
     for status, hours_ago in (("shipped", 3), ("arrived", 2)):
         body = {"status": status, "at": (now - timedelta(hours=hours_ago)).isoformat()}
         contract = await step(client, rep, contract, _progress(contract, 0), body)
@@ -71,7 +82,7 @@ async def test_the_latest_installation_dates_the_delivery_not_the_last_recorded(
 
 async def test_a_report_a_little_ahead_of_our_clock_is_recorded_as_now(client, rep, manager, quote):
     contract = await signed(client, rep, manager, quote)
-    contract = await step(client, rep, contract, "deliveries", {})
+    contract, _ = await add(client, rep, contract, "deliveries", {})
     ahead = utcnow() + timedelta(minutes=2)
     body = {"status": "shipped", "at": ahead.isoformat()}
     contract = await step(client, rep, contract, _progress(contract, 0), body)
@@ -98,8 +109,8 @@ async def test_each_planned_delivery_gets_one_notice_task_two_days_ahead(
     client, conn, rep, manager, quote
 ):
     contract = await create_contract(client, rep, quote, planned_delivery_date="2027-03-01")
-    contract = await step(client, rep, contract, "deliveries", {})  # the contract's date
-    contract = await step(client, rep, contract, "deliveries", {"planned_date": "2027-03-10"})
+    contract, _ = await add(client, rep, contract, "deliveries", {})  # the contract's date
+    contract, _ = await add(client, rep, contract, "deliveries", {"planned_date": "2027-03-10"})
     assert [(d["planned_date"], d["notice_date"]) for d in contract["deliveries"]] == [
         ("2027-03-01", "2027-02-27"),
         ("2027-03-10", "2027-03-08"),
@@ -119,8 +130,8 @@ async def test_each_planned_delivery_gets_one_notice_task_two_days_ahead(
 
 async def test_a_delivery_without_a_planned_date_has_no_notice(client, conn, rep, quote):
     contract = await create_contract(client, rep, quote)
-    contract = await step(client, rep, contract, "deliveries", {})
-    assert contract["deliveries"][0]["notice_date"] is None
+    contract, delivery = await add(client, rep, contract, "deliveries", {})
+    assert delivery["notice_date"] is None
     assert await _notice_tasks(conn, contract) == []
 
 
@@ -133,18 +144,30 @@ async def test_creating_answers_201_and_changing_answers_200(client, rep, manage
 
     scheduled = await act(client, rep, contract, "deliveries", {"planned_date": "2027-01-10"})
     assert scheduled.status_code == 201
-    assert scheduled.headers["location"] == f"/api/v1/contracts/{contract['id']}"
+    delivery = scheduled.json()
+    assert (delivery["status"], delivery["planned_date"]) == ("scheduled", "2027-01-10")
+    assert scheduled.headers["location"] == (
+        f"/api/v1/contracts/{contract['id']}/deliveries/{delivery['id']}"
+    )
     # The contract's ETag covers what hangs off it: the old one is now stale.
     assert scheduled.headers["etag"] == f'"{contract["version"] + 1}"'
     stale = await act(client, rep, contract, "deliveries", {"planned_date": "2027-01-11"})
     assert stale.status_code == 412
-    contract = scheduled.json()
-    shipped = await act(client, rep, contract, _progress(contract, 0), {"status": "shipped"})
+    progress = f"deliveries/{delivery['id']}/progress"
+    next_version = {**contract, "version": int(scheduled.headers["etag"].strip('"'))}
+    shipped = await act(client, rep, next_version, progress, {"status": "shipped"})
     assert (shipped.status_code, shipped.headers.get("location")) == (200, None)
+    assert shipped.json()["deliveries"][0]["status"] == "shipped"
     change = {"description": "Extra sensor", "extra_fee": "500"}
     requested = await act(client, rep, shipped.json(), "change-requests", change)
     assert requested.status_code == 201
-    assert requested.headers["location"] == f"/api/v1/contracts/{contract['id']}"
+    assert (requested.json()["description"], requested.json()["status"]) == (
+        "Extra sensor",
+        "pending",
+    )
+    assert requested.headers["location"] == (
+        f"/api/v1/contracts/{contract['id']}/change-requests/{requested.json()['id']}"
+    )
 
     operations = (await client.get("/openapi.json")).json()["paths"]
     base = "/api/v1/contracts/{contract_id}"
@@ -172,9 +195,8 @@ async def test_a_change_keeps_paid_milestones_and_spreads_over_the_unpaid(
     advance = contract["milestones"][0]
     contract = await step(client, rep, contract, f"milestones/{advance['id']}/pay")
     change = {"description": "Extra sensor", "extra_fee": "500"}
-    contract = await step(client, rep, contract, "change-requests", change)
-    change_id = contract["change_requests"][-1]["id"]
-    contract = await step(client, manager, contract, f"change-requests/{change_id}/approve")
+    contract, requested = await add(client, rep, contract, "change-requests", change)
+    contract = await step(client, manager, contract, f"change-requests/{requested['id']}/approve")
 
     milestones = contract["milestones"]
     assert contract["amount"] == "10500.00"
@@ -192,11 +214,110 @@ async def test_a_change_on_a_fully_paid_plan_cannot_be_approved(client, rep, man
     for milestone in contract["milestones"]:
         contract = await step(client, rep, contract, f"milestones/{milestone['id']}/pay")
     change = {"description": "Extra sensor", "extra_fee": "500"}
-    contract = await step(client, rep, contract, "change-requests", change)
-    change_id = contract["change_requests"][-1]["id"]
-    refused = await act(client, manager, contract, f"change-requests/{change_id}/approve")
+    contract, requested = await add(client, rep, contract, "change-requests", change)
+    refused = await act(client, manager, contract, f"change-requests/{requested['id']}/approve")
     assert refused.status_code == 409
     assert codes(refused) == ["change_request.no_unpaid_milestone"]
     fetched = await client.get(f"/api/v1/contracts/{contract['id']}", headers=rep.headers)
     assert fetched.json()["amount"] == "10000.00"
     assert fetched.json()["change_requests"][0]["status"] == "pending"
+
+
+async def test_a_new_delivery_is_readable_at_its_location_and_listed_in_pages(
+    client, rep, manager, quote
+):
+    contract = await signed(client, rep, manager, quote)
+    contract, first = await add(client, rep, contract, "deliveries", {"description": "Lot 1"})
+    scheduled = await act(client, rep, contract, "deliveries", {"planned_date": "2027-03-10"})
+    second = scheduled.json()
+    assert_shape(DeliveryRead, second)
+    assert second["notice_date"] == "2027-03-08"
+
+    fetched = await client.get(scheduled.headers["location"], headers=rep.headers)
+    assert fetched.status_code == 200
+    assert fetched.json() == second
+    assert fetched.headers["etag"] == scheduled.headers["etag"]
+
+    base = f"/api/v1/contracts/{contract['id']}/deliveries"
+    page = (await client.get(base, params={"limit": 1}, headers=rep.headers)).json()
+    assert [d["id"] for d in page["items"]] == [first["id"]]
+    rest = await client.get(
+        base, params={"limit": 1, "cursor": page["next_cursor"]}, headers=rep.headers
+    )
+    assert rest.json() == {"items": [second], "next_cursor": None}
+
+
+async def test_a_new_change_request_is_readable_at_its_location_and_listed(
+    client, rep, manager, quote
+):
+    contract = await signed(client, rep, manager, quote)
+    change = {"description": "Extra sensor", "extra_fee": "500"}
+    requested = await act(client, rep, contract, "change-requests", change)
+    created = requested.json()
+    assert_shape(ChangeRequestRead, created)
+    assert (created["extra_fee"], created["requested_by"]) == ("500.00", str(rep.id))
+
+    fetched = await client.get(requested.headers["location"], headers=rep.headers)
+    assert (fetched.status_code, fetched.json()) == (200, created)
+    contract = await read(client, rep, contract)
+    assert fetched.headers["etag"] == f'"{contract["version"]}"'
+    listing = await client.get(
+        f"/api/v1/contracts/{contract['id']}/change-requests", headers=rep.headers
+    )
+    assert listing.json() == {"items": [created], "next_cursor": None}
+
+    decided = await step(client, manager, contract, f"change-requests/{created['id']}/approve")
+    refetched = (await client.get(requested.headers["location"], headers=manager.headers)).json()
+    assert refetched["status"] == "approved"
+    assert refetched == decided["change_requests"][0]
+
+
+async def test_deliveries_and_changes_are_seen_by_who_sees_the_contract(
+    client, conn, settings, rep, manager, quote, customer_id
+):
+    contract = await signed(client, rep, manager, quote)
+    contract, delivery = await add(client, rep, contract, "deliveries", {})
+    contract, change = await add(
+        client, rep, contract, "change-requests", {"description": "More", "extra_fee": "1"}
+    )
+    base = f"/api/v1/contracts/{contract['id']}"
+    paths = [
+        f"{base}/deliveries",
+        f"{base}/deliveries/{delivery['id']}",
+        f"{base}/change-requests",
+        f"{base}/change-requests/{change['id']}",
+    ]
+    outsider = await make_user(conn, settings, role=Role.rep, team_id=await make_team(conn))
+    for path in paths:
+        assert (await client.get(path, headers=manager.headers)).status_code == 200, path
+        hidden = await client.get(path, headers=outsider.headers)
+        assert hidden.status_code == 404, path
+        assert hidden.headers["content-type"] == "application/problem+json"
+
+    other_quote = await _another_accepted_quote(conn, rep, customer_id)
+    other = await create_contract(client, rep, other_quote)
+    for path in (f"deliveries/{delivery['id']}", f"change-requests/{change['id']}"):
+        response = await client.get(f"/api/v1/contracts/{other['id']}/{path}", headers=rep.headers)
+        assert response.status_code == 404, path
+    unknown = await client.get(f"{base}/deliveries/{uuid.uuid4()}", headers=rep.headers)
+    assert unknown.status_code == 404
+
+
+async def test_a_retried_delivery_replays_the_same_item_and_location(client, rep, manager, quote):
+    contract = await signed(client, rep, manager, quote)
+    headers = {**rep.headers, "If-Match": f'"{contract["version"]}"', "Idempotency-Key": "lot-1"}
+    url = f"/api/v1/contracts/{contract['id']}/deliveries"
+    first = await client.post(url, json={"description": "Lot 1"}, headers=headers)
+    again = await client.post(url, json={"description": "Lot 1"}, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert again.headers["location"] == first.headers["location"]
+    assert again.headers["etag"] == first.headers["etag"]
+    assert len((await read(client, rep, contract))["deliveries"]) == 1
+
+
+async def _another_accepted_quote(conn, rep, customer_id):
+    deal_id = await make_deal(conn, owner_id=rep.id, customer_id=customer_id, stage="negotiation")
+    return await make_quote(
+        conn, deal_id=deal_id, owner_id=rep.id, customer_id=customer_id, status="accepted"
+    )

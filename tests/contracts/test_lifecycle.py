@@ -11,6 +11,7 @@ from app.core.enums import Role
 from app.models import AuditEntry, Deal, DealStageChange, PaymentMilestone, Task, User
 from tests.contracts.helpers import (
     act,
+    add,
     backdate_signing,
     create_contract,
     delivered,
@@ -95,8 +96,9 @@ async def test_delivery_to_acceptance_wins_the_deal_and_creates_after_sales_task
     client, conn, rep, manager, quote, deal_id
 ):
     contract = await signed(client, rep, manager, quote)
-    contract = await step(client, rep, contract, "deliveries", {"planned_date": "2026-05-01"})
-    delivery = contract["deliveries"][-1]
+    contract, delivery = await add(
+        client, rep, contract, "deliveries", {"planned_date": "2026-05-01"}
+    )
     assert (delivery["status"], delivery["planned_date"]) == ("scheduled", "2026-05-01")
     assert delivery["notice_date"] == "2026-04-29"
     progress = f"deliveries/{delivery['id']}/progress"
@@ -238,8 +240,8 @@ async def test_delivery_times_cannot_be_in_the_future_or_out_of_order(
     contract = await signed(client, rep, manager, quote)
     signed_at = utcnow() - timedelta(days=2)
     await backdate_signing(conn, contract, signed_at)
-    contract = await step(client, rep, contract, "deliveries", {})
-    progress = f"deliveries/{contract['deliveries'][0]['id']}/progress"
+    contract, delivery = await add(client, rep, contract, "deliveries", {})
+    progress = f"deliveries/{delivery['id']}/progress"
 
     async def refused(status, at):
         response = await act(client, rep, contract, progress, {"status": status, "at": at})
@@ -272,8 +274,8 @@ async def test_delivery_times_cannot_be_in_the_future_or_out_of_order(
 
 async def test_only_a_signed_contract_ships(client, rep, quote):
     contract = await create_contract(client, rep, quote)
-    contract = await step(client, rep, contract, "deliveries", {})
-    progress = f"deliveries/{contract['deliveries'][0]['id']}/progress"
+    contract, delivery = await add(client, rep, contract, "deliveries", {})
+    progress = f"deliveries/{delivery['id']}/progress"
     response = await act(client, rep, contract, progress, {"status": "shipped"})
     assert response.status_code == 409
     assert codes(response) == ["contract.action_not_allowed"]
@@ -349,14 +351,13 @@ async def test_change_requests_change_the_amount_only_once_approved(
     contract = await step(client, rep, draft, "submit-review")
     contract = await step(client, manager, contract, "approve")
     contract = await step(client, rep, contract, "sign")
-    contract = await step(
+    contract, change = await add(
         client,
         rep,
         contract,
         "change-requests",
         {"description": "Extra sensor", "extra_fee": "500"},
     )
-    change = contract["change_requests"][-1]
     assert (change["status"], contract["amount"]) == ("pending", "10000.00")
     by_rep = await act(client, rep, contract, f"change-requests/{change['id']}/approve")
     assert by_rep.status_code == 403
@@ -369,14 +370,13 @@ async def test_change_requests_change_the_amount_only_once_approved(
     twice = await act(client, manager, contract, f"change-requests/{change['id']}/reject")
     assert twice.status_code == 409
 
-    contract = await step(
+    contract, own = await add(
         client,
         manager,
         contract,
         "change-requests",
         {"description": "Gold plating", "extra_fee": "9"},
     )
-    own = contract["change_requests"][-1]
     self_decided = await act(client, manager, contract, f"change-requests/{own['id']}/approve")
     assert self_decided.status_code == 403
     assert codes(self_decided) == ["approval.self_approval"]
@@ -386,12 +386,9 @@ async def test_change_requests_change_the_amount_only_once_approved(
     assert contract["amount"] == "10500.00"
 
     huge = {"description": "Everything", "extra_fee": "9999999999999.99"}
-    contract = await step(client, rep, contract, "change-requests", huge)
+    contract, unaffordable = await add(client, rep, contract, "change-requests", huge)
     too_much = await act(
-        client,
-        director,
-        contract,
-        f"change-requests/{contract['change_requests'][-1]['id']}/approve",
+        client, director, contract, f"change-requests/{unaffordable['id']}/approve"
     )
     assert too_much.status_code == 422
     assert codes(too_much) == ["amount_too_large"]

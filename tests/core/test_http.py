@@ -3,7 +3,7 @@
 import pytest
 
 from app.core.enums import Role
-from tests.factories import make_task, make_user
+from tests.factories import make_customer, make_task, make_user
 
 
 @pytest.fixture
@@ -42,3 +42,66 @@ async def test_an_action_without_a_body_takes_none_or_an_empty_object(client, co
     )
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "done"
+
+
+def _task_writes(task_id):
+    """A PATCH and an action on one task (DELETE is tried on a customer below)."""
+    return [
+        ("PATCH", f"/api/v1/tasks/{task_id}", {"title": "Renamed"}),
+        ("POST", f"/api/v1/tasks/{task_id}/complete", None),
+    ]
+
+
+# Sent as bytes: a server reads header bytes as Latin-1, so b"\xb2" arrives as "²".
+SUPERSCRIPT_TWO = '"²"'.encode("latin-1")
+MALFORMED_IF_MATCH = [SUPERSCRIPT_TWO, '"' + "9" * 4400 + '"', "abc", '"abc"', '"1', "", '"1", "x"']
+
+
+@pytest.mark.parametrize("if_match", MALFORMED_IF_MATCH)
+async def test_a_malformed_if_match_is_a_400_naming_the_header(client, conn, rep, if_match):
+    task_id = await make_task(conn, assignee_id=rep.id)
+    for method, url, body in _task_writes(task_id):
+        response = await client.request(
+            method, url, json=body, headers={**rep.headers, "If-Match": if_match}
+        )
+        assert response.status_code == 400, (method, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert [(e["code"], e["field"]) for e in response.json()["errors"]] == [
+            ("invalid_if_match", "If-Match")
+        ]
+        assert len(response.json()["detail"]) < 300
+    task = await client.get(f"/api/v1/tasks/{task_id}", headers=rep.headers)
+    assert (task.json()["status"], task.json()["version"]) == ("open", 1)
+
+
+async def test_a_malformed_if_match_on_a_delete_is_a_400(client, conn, rep):
+    customer_id = await make_customer(conn, owner_id=rep.id)
+    response = await client.delete(
+        f"/api/v1/customers/{customer_id}", headers={**rep.headers, "If-Match": SUPERSCRIPT_TWO}
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["field"] == "If-Match"
+
+
+@pytest.mark.parametrize("if_match", [SUPERSCRIPT_TWO, "abc", '"1"'])
+async def test_without_credentials_any_if_match_is_a_401(client, conn, rep, if_match):
+    task_id = await make_task(conn, assignee_id=rep.id)
+    for method, url, body in _task_writes(task_id):
+        response = await client.request(method, url, json=body, headers={"If-Match": if_match})
+        assert response.status_code == 401, (method, response.text)
+
+
+@pytest.mark.parametrize(
+    ("if_match", "status"),
+    [('"1"', 200), ('W/"1"', 200), ("*", 200), ('"2"', 412), ('"' + "9" * 18 + '"', 412)],
+)
+async def test_a_well_formed_if_match_is_judged_against_the_version(
+    client, conn, rep, if_match, status
+):
+    task_id = await make_task(conn, assignee_id=rep.id)
+    response = await client.patch(
+        f"/api/v1/tasks/{task_id}",
+        json={"title": "Renamed"},
+        headers={**rep.headers, "If-Match": if_match},
+    )
+    assert response.status_code == status, response.text

@@ -53,3 +53,60 @@ async def test_an_amount_beyond_fifteen_digits_is_refused(client, rep):
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "annual_revenue"
+
+
+TWO_DECIMALS = r"^-?\d+\.\d{2}$"
+
+
+def _response_schemas(spec):
+    """Every component schema a response can contain, found by following `$ref`s."""
+    components = spec["components"]["schemas"]
+    pending = [
+        media["schema"]
+        for path in spec["paths"].values()
+        for operation in path.values()
+        for response in operation.get("responses", {}).values()
+        for media in response.get("content", {}).values()
+    ]
+    seen = {}
+    while pending:
+        node = pending.pop()
+        if isinstance(node, list):
+            pending.extend(node)
+        elif isinstance(node, dict):
+            ref = node.get("$ref")
+            if ref:
+                name = ref.rsplit("/", 1)[-1]
+                if name not in seen:
+                    seen[name] = components[name]
+                    pending.append(components[name])
+            pending.extend(node.values())
+    return seen
+
+
+def _string_forms(schema):
+    """The non-null forms a property's value (or, for a mapping, each value) may take."""
+    if "additionalProperties" in schema:
+        return _string_forms(schema["additionalProperties"])
+    if "anyOf" in schema:
+        return [f for option in schema["anyOf"] for f in _string_forms(option)]
+    return [] if schema.get("type") == "null" else [schema]
+
+
+async def test_every_percentage_in_a_response_is_a_two_decimal_string(client):
+    spec = (await client.get("/openapi.json")).json()
+    percentages = {
+        f"{name}.{field}": prop
+        for name, schema in _response_schemas(spec).items()
+        for field, prop in schema.get("properties", {}).items()
+        if field.endswith("_pct") or field == "percent"
+    }
+    assert {"DealRead.win_probability_pct", "MilestoneRead.percent"} <= set(percentages)
+    assert any(key.startswith("DealPolicy") for key in percentages)
+    for key, prop in percentages.items():
+        forms = _string_forms(prop)
+        assert forms, key
+        assert all((f.get("type"), f.get("pattern")) == ("string", TWO_DECIMALS) for f in forms), (
+            key,
+            prop,
+        )

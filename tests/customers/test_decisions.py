@@ -1,9 +1,15 @@
 """A manager's decisions about a customer: tier overrides and the "lost" mark."""
 
+from datetime import timedelta
+from decimal import Decimal
+
 import pytest
 
+from app.core.clock import utcnow
 from app.core.enums import Role
-from tests.factories import make_customer, make_team, make_user
+from app.customers.tiering import recompute_all
+from app.rules.customers import DEFAULT_CUSTOMER_POLICY
+from tests.factories import make_customer, make_deal, make_team, make_user
 
 
 @pytest.fixture
@@ -119,3 +125,60 @@ async def test_marking_lost_needs_to_see_the_customer(client, conn, settings, te
         headers=outsider.headers,
     )
     assert response.status_code == 404
+
+
+async def _buying_customer(conn, owner_id):
+    """A customer whose purchases say `growth`: R=5 F=2 M=3 (RFM 10)."""
+    customer_id = await make_customer(conn, owner_id=owner_id)
+    for days_ago in (3, 40):
+        await make_deal(
+            conn,
+            owner_id=owner_id,
+            customer_id=customer_id,
+            stage="won",
+            amount=Decimal("150000.00"),
+            currency="CNY",
+            closed_at=utcnow() - timedelta(days=days_ago),
+        )
+    await recompute_all(conn, utcnow(), DEFAULT_CUSTOMER_POLICY)
+    return customer_id
+
+
+async def test_an_override_is_shown_beside_the_computed_tier(client, conn, team):
+    manager, rep = team["manager"], team["rep"]
+    customer_id = await _buying_customer(conn, rep.id)
+    url = f"/api/v1/customers/{customer_id}"
+    before = (await client.get(url, headers=rep.headers)).json()
+    assert (before["tier"], before["computed_tier"]) == ("growth", "growth")
+    assert before["tier_reason"] == before["computed_tier_reason"] == "growth: R=5 F=2 M=3"
+
+    body = {"tier": "strategic", "reason": "group-level framework agreement"}
+    headers = {**manager.headers, "If-Match": f'"{before["version"]}"'}
+    overridden = await client.post(f"{url}/tier-override", json=body, headers=headers)
+    assert overridden.status_code == 200, overridden.text
+    expected = {
+        "tier": "strategic",
+        "tier_reason": "manual override strategic: group-level framework agreement",
+        "computed_tier": "growth",
+        "computed_tier_reason": "growth: R=5 F=2 M=3",
+    }
+    assert {k: overridden.json()[k] for k in expected} == expected
+
+    # The scheduled re-tiering keeps both, and finds nothing to rewrite.
+    assert await recompute_all(conn, utcnow(), DEFAULT_CUSTOMER_POLICY) == 0
+    after = (await client.get(url, headers=rep.headers)).json()
+    assert {k: after[k] for k in expected} == expected
+
+    cleared = (await client.delete(f"{url}/tier-override", headers=manager.headers)).json()
+    assert (cleared["tier"], cleared["computed_tier"]) == ("growth", "growth")
+    assert cleared["tier_reason"] == "growth: R=5 F=2 M=3"
+
+
+async def test_a_new_customer_starts_with_its_computed_tier(client, team):
+    created = await client.post(
+        "/api/v1/customers", json={"name": "Fresh Account"}, headers=team["rep"].headers
+    )
+    assert created.status_code == 201, created.text
+    customer = created.json()
+    assert customer["tier"] == customer["computed_tier"] == "potential"
+    assert customer["tier_reason"] == customer["computed_tier_reason"] == "potential: R=1 F=1 M=1"

@@ -133,6 +133,9 @@ async def test_tier_override_needs_a_manager_and_keeps_the_computed_reason(clien
     customer = response.json()
     assert customer["tier"] == "strategic"
     assert customer["tier_override_reason"] == body["reason"]
-    assert customer["tier_reason"] == "potential: R=1 F=1 M=1"
+    assert customer["tier_reason"] == "manual override strategic: group-level framework agreement"
+    assert customer["computed_tier"] == "potential"
+    assert customer["computed_tier_reason"] == "potential: R=1 F=1 M=1"
     cleared = (await client.delete(url, headers=manager.headers)).json()
     assert cleared["tier"] == "potential" and cleared["tier_override"] is None
+    assert cleared["tier_reason"] == cleared["computed_tier_reason"] == "potential: R=1 F=1 M=1"

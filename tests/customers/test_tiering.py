@@ -97,12 +97,13 @@ async def _random_customers(conn, settings, count=60):
     rep = await make_user(conn, settings)
     ids = []
     for index in range(count):
-        override = CustomerTier.strategic if index % 17 == 0 else None
+        override = CustomerTier.strategic if index % 11 == 0 else None
         marked_lost = NOW - timedelta(days=3) if index % 23 == 0 else None
         customer_id = await make_customer(
             conn,
             owner_id=rep.id,
             tier_override=override,
+            tier_override_reason="x" * 500 if index == 22 else None,
             marked_lost_at=marked_lost,
             need_intensity=rng.choice(LEVELS),
             purchasing_power=rng.choice(LEVELS),
@@ -135,19 +136,33 @@ async def test_batch_recompute_agrees_with_the_rules_for_every_customer(conn, se
     updated = await recompute_all(conn, NOW, POLICY)
     assert updated >= len(ids)
     rows = (await conn.execute(sa.select(customers).where(customers.c.id.in_(ids)))).mappings()
-    seen_tiers, seen_grades, notes = set(), set(), set()
+    seen_tiers, seen_grades, notes, overridden = set(), set(), set(), set()
     for row in rows:
         want = expected[row["id"]]
         seen_tiers.add(row["tier"])
         seen_grades.add(row["grade"])
-        notes.add(row["tier_reason"].partition(" (")[2])
+        notes.add(row["computed_tier_reason"].partition(" (")[2])
         assert row["tier"] == want["tier"], (row["tier_reason"], want)
         assert row["tier_reason"] == want["tier_reason"]
+        assert row["computed_tier"] == want["computed_tier"]
+        assert row["computed_tier_reason"] == want["computed_tier_reason"]
+        if row["tier_override"] is None:
+            assert (row["tier"], row["tier_reason"]) == (
+                row["computed_tier"],
+                row["computed_tier_reason"],
+            )
+        else:
+            overridden.add(row["computed_tier"])
+            assert row["tier"] == row["tier_override"]
+            assert row["tier_reason"].startswith(f"manual override {row['tier_override']}: ")
+        assert len(row["tier_reason"]) <= 200  # what the column holds
         assert row["grade"] == want["grade"], want
         assert row["lifecycle_stage"] == want["lifecycle_stage"], want
         assert row["last_purchase_at"] == want["last_purchase_at"]
-    # The data exercises every branch: tiers, grades and each form of the currency note.
+    # The data exercises every branch: tiers, grades and each form of the currency note,
+    # and overrides both above and at what the data says.
     assert len(seen_tiers) >= 3
+    assert len(overridden) >= 2 and CustomerTier.strategic in overridden
     assert seen_grades == {"A", "B", "C", None}
     assert {n.split(" ", 2)[-1] for n in notes if n} >= {
         "USD deal not counted)",

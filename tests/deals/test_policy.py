@@ -22,9 +22,9 @@ async def test_policy_is_published_to_any_authenticated_caller(client, conn, set
     body = response.json()
     assert body["version"] == POLICY_VERSION
     assert set(body) >= {"deals", "quotes", "contracts", "leads", "customers", "tasks"}
-    assert body["deals"]["win_probability_pct"]["negotiation"] == "80"
+    assert body["deals"]["win_probability_pct"]["negotiation"] == "80.00"
     assert body["deals"]["stale_after_days"] == 30
-    assert body["quotes"]["discount_authority_pct"]["manager"] == "10"
+    assert body["quotes"]["discount_authority_pct"]["manager"] == "10.00"
     assert body["tasks"]["trade_show_follow_up_hours"] == 24
     gate = body["deals"]["gates"][0]
     assert (gate["from_stage"], gate["to_stage"]) == ("development", "initiation")

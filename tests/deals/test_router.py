@@ -38,7 +38,7 @@ async def test_deal_round_trip_with_forecast_and_history(client, conn, rep, cust
     assert deal["stage"] == "development"
     assert deal["owner_id"] == str(rep.id)
     assert deal["amount"] == "120000.00"
-    assert deal["win_probability_pct"] == "10"
+    assert deal["win_probability_pct"] == "10.00"
     assert deal["weighted_amount"] == "12000.00"
     assert deal["is_stale"] is False
     assert created.headers["location"] == f"/api/v1/deals/{deal['id']}"
@@ -242,7 +242,7 @@ async def test_list_filters(client, conn, rep, customer_id):
     assert detail["is_stale"] is True
     closed = (await client.get(f"/api/v1/deals/{closed_long_ago}", headers=rep.headers)).json()
     assert closed["is_stale"] is False
-    assert closed["win_probability_pct"] == "100"
+    assert closed["win_probability_pct"] == "100.00"
 
 
 async def test_keyset_pages_cover_every_deal_once(client, conn, rep):

@@ -270,9 +270,16 @@ async def test_lost_needs_a_reason_and_reopening_needs_a_manager(client, conn, r
     elsewhere = await transition(client, manager, deal_id, to_stage="development", reason="x")
     assert elsewhere.status_code == 409
     assert codes(elsewhere) == ["transition.deal_closed"]
-    by_rep = await transition(client, rep, deal_id, to_stage="bidding")
-    assert by_rep.status_code == 422
-    assert codes(by_rep) == ["transition.reopen_requires_manager", "transition.reason_required"]
+    by_rep = await transition(client, rep, deal_id, to_stage="bidding", reason="Came back")
+    assert by_rep.status_code == 403, by_rep.text
+    assert by_rep.json()["type"].endswith("/forbidden")
+    assert codes(by_rep) == ["transition.reopen_requires_manager"]
+    without_reason = await transition(client, rep, deal_id, to_stage="bidding")
+    assert without_reason.status_code == 403
+    assert codes(without_reason) == [
+        "transition.reopen_requires_manager",
+        "transition.reason_required",
+    ]
     reopened = await transition(
         client, manager, deal_id, to_stage="bidding", reason="Customer came back"
     )
@@ -280,6 +287,16 @@ async def test_lost_needs_a_reason_and_reopening_needs_a_manager(client, conn, r
     body = reopened.json()
     assert body["stage"] == "bidding"
     assert [body[k] for k in ("closed_at", "closed_from_stage", "lost_reason")] == [None] * 3
+
+
+async def test_a_lost_reason_on_a_move_that_is_not_to_lost_names_the_field(client, conn, rep):
+    deal_id = await make_deal(conn, owner_id=rep.id)
+    response = await transition(client, rep, deal_id, to_stage="initiation", lost_reason="price")
+    assert response.status_code == 422, response.text
+    assert [(e["code"], e["field"]) for e in response.json()["errors"]] == [
+        ("lost_reason_not_lost", "lost_reason")
+    ]
+    assert "lost_reason" in response.json()["detail"]
 
 
 async def test_transition_honours_if_match_and_idempotency_key(client, conn, rep):

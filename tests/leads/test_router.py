@@ -605,9 +605,9 @@ async def test_a_partner_key_hears_which_fields_match_but_not_whose(client, conn
     existing = await make_lead(conn, owner_id=rep.id, email="wang@dup.cn")
     customer = await make_customer(conn, owner_id=rep.id)
     contact = await make_contact(conn, customer_id=customer, phone="010-8888-9999")
-    key = await make_api_key(conn, scopes=["leads:write"])
+    form = await make_api_key(conn, scopes=["leads:create"])
     body = {"email": "wang@dup.cn", "phone": "01088889999"}
-    refused = await post_lead(client, key, **body)
+    refused = await post_lead(client, form, **body)
     assert refused.status_code == 409
     problem = refused.json()
     assert sorted((e["code"], e["field"]) for e in problem["errors"]) == [
@@ -617,21 +617,42 @@ async def test_a_partner_key_hears_which_fields_match_but_not_whose(client, conn
     assert "duplicates" not in problem
     assert str(existing) not in refused.text and str(contact) not in refused.text
 
-    created = await post_lead(client, key, allow_duplicate=True, **body)
+    created = await post_lead(client, form, allow_duplicate=True, **body)
     assert created.status_code == 201, created.text
     assert created.json()["duplicate_of"] == []  # it may read neither leads nor contacts
-    reader = await make_api_key(conn, scopes=["leads:write", "leads:read"])
+    reader = await make_api_key(conn, scopes=["leads:read"])
     fetched = await client.get(f"/api/v1/leads/{created.json()['id']}", headers=reader.headers)
     assert fetched.json()["duplicate_of"] == [
         {"type": "lead", "id": str(existing), "field": "email"}
     ]
-    another = await make_lead(conn, owner_id=rep.id, email="zhao@dup.cn")
+    other = await make_customer(conn, owner_id=rep.id)
+    another = await make_contact(conn, customer_id=other, email="zhao@dup.cn")
+    writer = await make_api_key(conn, scopes=["leads:write"])
     patched = await client.patch(
-        f"/api/v1/leads/{created.json()['id']}", json={"email": "zhao@dup.cn"}, headers=key.headers
+        f"/api/v1/leads/{created.json()['id']}",
+        json={"email": "zhao@dup.cn"},
+        headers=writer.headers,
     )
     assert patched.status_code == 409
     assert [e["field"] for e in patched.json()["errors"]] == ["email"]
-    assert str(another) not in patched.text
+    assert str(another) not in patched.text  # a lead key may not read contacts
+
+
+async def test_a_create_only_key_adds_leads_but_neither_reads_nor_edits_them(client, conn, rep):
+    form = await make_api_key(conn, scopes=["leads:create"])
+    created = await post_lead(client, form)
+    assert created.status_code == 201, created.text
+    lead = created.json()["id"]
+    assert (await client.get(f"/api/v1/leads/{lead}", headers=form.headers)).status_code == 403
+    assert (await client.get("/api/v1/leads", headers=form.headers)).status_code == 403
+    patched = await client.patch(
+        f"/api/v1/leads/{lead}", json={"company_name": "Hijacked"}, headers=form.headers
+    )
+    assert patched.status_code == 403
+    assert patched.json()["errors"][0]["code"] == "insufficient_permission"
+    writer = await make_api_key(conn, scopes=["leads:write"])
+    read = await client.get(f"/api/v1/leads/{lead}", headers=writer.headers)
+    assert read.status_code == 200  # write implies read: every write answers with the record
 
 
 async def test_qualified_at_records_the_first_qualification_and_stays(client, conn, rep):

@@ -1,7 +1,6 @@
 """The in-process scheduled round: re-tier, open due tasks, run deadlines, forget old keys."""
 
 import asyncio
-import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -9,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.clock import utcnow
-from app.models import Customer, IdempotencyKey, LoginFailure, Quote, Task
+from app.models import Customer, IdempotencyKey, LoginThrottle, Quote, Task
 from app.ops import schedule
 from tests.factories import make_customer, make_deal, make_quote, make_user
 
@@ -119,7 +118,7 @@ async def test_a_round_expires_lapsed_quotes_and_forgets_what_is_past_keeping(
     lapsed = await make_quote(
         conn, deal_id=deal_id, owner_id=rep.id, status="sent", valid_until=now.date() - timedelta(1)
     )
-    keys, failures = IdempotencyKey.__table__, LoginFailure.__table__
+    keys, counters = IdempotencyKey.__table__, LoginThrottle.__table__
     ttl = timedelta(hours=settings.idempotency_ttl_hours)
     window = timedelta(seconds=settings.login_failure_window_seconds)
     second = timedelta(seconds=1)
@@ -135,10 +134,11 @@ async def test_a_round_expires_lapsed_quotes_and_forgets_what_is_past_keeping(
                 created_at=created,
             )
         )
-    for label, failed in (("old", now - window), ("recent", now - window + second)):
-        await conn.execute(
-            failures.insert().values(id=uuid.uuid4(), email=f"{label}@x|c", failed_at=failed)
-        )
+    for key, opened in (
+        ("account:old@x", now - window),
+        ("account:recent@x", now - window + second),
+    ):
+        await conn.execute(counters.insert().values(key=key, attempts=3, window_started_at=opened))
 
     result = await schedule.run_round(app.state.db, settings, now)
 
@@ -149,4 +149,4 @@ async def test_a_round_expires_lapsed_quotes_and_forgets_what_is_past_keeping(
     assert status == "expired"
     assert result.forgotten_idempotency_keys == 1 and result.forgotten_login_failures == 1
     assert list(await conn.scalars(sa.select(keys.c.key))) == ["fresh"]
-    assert list(await conn.scalars(sa.select(failures.c.email))) == ["recent@x|c"]
+    assert list(await conn.scalars(sa.select(counters.c.key))) == ["account:recent@x"]

@@ -1,6 +1,7 @@
 import uuid
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from app.core.clock import utcnow
@@ -187,6 +188,27 @@ async def test_draft_edit_is_in_place_and_status_is_not_patchable(client, rep, d
     assert body["current_version"]["lines"][0]["quantity"].startswith("2")
     assert body["current_version"]["fingerprint"] != quote["current_version"]["fingerprint"]
     assert edited.headers["etag"] == '"2"'
+
+
+@pytest.mark.parametrize(
+    ("left_out", "stored"),
+    [("description", None), ("line_discount_pct", "0.00")],
+)
+async def test_edited_lines_may_leave_out_optional_fields_as_on_create(
+    client, rep, deal_id, left_out, stored
+):
+    quote = await create_quote(client, rep, deal_id)
+    edited_line = line("500.00", "2")
+    del edited_line[left_out]
+    edited = await client.patch(
+        f"/api/v1/quotes/{quote['id']}",
+        json={"lines": [edited_line]},
+        headers={**rep.headers, "If-Match": '"1"'},
+    )
+    assert edited.status_code == 200, edited.text
+    (stored_line,) = edited.json()["current_version"]["lines"]
+    assert stored_line[left_out] == stored
+    assert stored_line["line_net_total"] == "1000.00"
 
 
 async def test_stale_if_match_is_412_and_changes_nothing(client, rep, deal_id):

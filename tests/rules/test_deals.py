@@ -325,7 +325,7 @@ def test_requirement_on_unknown_fact_is_rejected_at_load_time() -> None:
 
 def test_policy_round_trips_through_json() -> None:
     dumped = POLICY.model_dump(mode="json")
-    assert dumped["win_probability_pct"]["development"] == "10"
+    assert dumped["win_probability_pct"]["development"] == "10.00"
     assert dumped["stale_after_days"] == 30
     assert DealPolicy.model_validate(dumped) == POLICY
 

@@ -267,7 +267,11 @@ def test_renewal_of_zero_years_is_invalid() -> None:
 
 def test_policy_is_json_serialisable_and_round_trips() -> None:
     dumped = POLICY.model_dump(mode="json")
-    assert dumped["discount_authority_pct"] == {"rep": "5", "manager": "10", "director": "15"}
+    assert dumped["discount_authority_pct"] == {
+        "rep": "5.00",
+        "manager": "10.00",
+        "director": "15.00",
+    }
     assert dumped["validity_days"] == 30
     assert QuotePolicy.model_validate(dumped) == POLICY
 

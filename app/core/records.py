@@ -1,0 +1,188 @@
+"""The one path every change to a record takes.
+
+    current = await deals.locked(conn, principal, deal_id, expected_version)
+    result = evaluate_transition(...)            # the pure rules decide
+    row = await deals.save(conn, principal, current, values, EventType.deal_stage_changed)
+
+`locked` reads the record under a row lock (visible to the caller, or a 404) and checks
+`If-Match` (412) before any rule runs, so concurrent actions on one record serialize and
+the second sees what the first did. `save` writes the new version (the version check is in
+the UPDATE itself), then the audit entry and the outbox event of the change — on
+PostgreSQL in one statement — all in the request's transaction: a change is never
+committed without its audit entry and its event, and a rolled-back one leaves neither.
+"""
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.audit.service import audit_table, audit_values
+from app.core.access import Principal
+from app.core.clock import utcnow
+from app.core.crud import Row, TableRepository
+from app.core.http import check_version
+from app.events.catalogue import EventType
+from app.events.outbox import event_values, events_table
+
+
+async def record_change(
+    conn: AsyncConnection,
+    principal: Principal,
+    event: EventType | None,
+    record: Mapping[str, Any],
+    *,
+    action: str,
+    entity_type: str | None = None,
+    before: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
+    job: str | None = None,
+    companions: Sequence[sa.Executable] = (),
+    audit_note: Mapping[str, Any] | None = None,
+) -> None:
+    """The audit entry and the event of one change, and the `companions` that belong to
+    it (a deal's history row...): one round trip on PostgreSQL, whose data-modifying CTEs
+    run them together; one statement each on SQLite. Companions must touch different
+    rows from one another."""
+    entity = entity_type or (event.record_type if event is not None else "")
+    after = {**record, **audit_note} if audit_note else record
+    audit = audit_values(principal, action, entity, record["id"], before=before, after=after, at=at)
+    audit_insert = audit_table.insert().values(audit)
+    if event is None:  # administration records: audited, not partner events
+        for statement in (audit_insert, *companions):
+            await conn.execute(statement)
+        return
+    values = event_values(conn, principal, event, record, before=before, at=at, job=job)
+    event_insert = events_table.insert().values(values)
+    if conn.dialect.name == "postgresql":
+        ctes = [audit_insert, *companions]
+        for number, statement in enumerate(ctes):
+            event_insert = event_insert.add_cte(statement.cte(f"change_{number}"))  # type: ignore[attr-defined]
+        await conn.execute(event_insert)
+        return
+    for statement in (audit_insert, *companions, event_insert):
+        await conn.execute(statement)
+
+
+class Records:
+    """One aggregate's records as the pipeline writes them."""
+
+    def __init__(self, repository: TableRepository, record_type: str) -> None:
+        self.repository = repository
+        self.record_type = record_type
+
+    async def locked(
+        self,
+        conn: AsyncConnection,
+        principal: Principal,
+        ident: uuid.UUID,
+        expected_version: int | None,
+    ) -> Row:
+        """The record, row-locked until the request commits; 412 before any rule runs."""
+        current = await self.repository.get(conn, principal, ident, lock=True)
+        check_version(expected_version, current["version"])
+        return current
+
+    async def save(
+        self,
+        conn: AsyncConnection,
+        principal: Principal,
+        current: Row,
+        changes: Mapping[str, Any],
+        event: EventType | None,
+        *,
+        action: str | None = None,
+        expected_version: int | None = None,
+        at: datetime | None = None,
+        job: str | None = None,
+        companions: Callable[[Row], Sequence[sa.Executable]] | None = None,
+        audit_note: Mapping[str, Any] | None = None,
+    ) -> Row:
+        """Write the change as a new version, with its audit entry and event. Fields set to
+        the value they have are no change: a change that changes nothing writes nothing (no
+        version, no entry, no event), but is still checked against `expected_version`."""
+        changes = {k: v for k, v in changes.items() if k not in current or current[k] != v}
+        row = await self.repository.update(
+            conn,
+            principal,
+            current["id"],
+            changes,
+            expected_version=expected_version,
+            current=current,
+        )
+        if row is current:
+            return row
+        await record_change(
+            conn,
+            principal,
+            event,
+            row,
+            action=action or _action(event),
+            audit_note=audit_note,
+            entity_type=self.record_type,
+            before=current,
+            at=at,
+            job=job,
+            companions=companions(row) if companions is not None else (),
+        )
+        return row
+
+    async def create(
+        self,
+        conn: AsyncConnection,
+        principal: Principal,
+        values: Mapping[str, Any],
+        event: EventType | None,
+        *,
+        action: str = "create",
+        job: str | None = None,
+        companions: Callable[[Row], Sequence[sa.Executable]] | None = None,
+    ) -> Row:
+        """Insert a new record with its audit entry and its `.created` event."""
+        row = await self.repository.insert(conn, values)
+        await record_change(
+            conn,
+            principal,
+            event,
+            row,
+            action=action,
+            entity_type=self.record_type,
+            job=job,
+            companions=companions(row) if companions is not None else (),
+        )
+        return row
+
+
+async def archive(
+    conn: AsyncConnection,
+    principal: Principal,
+    records: Records,
+    current: Row,
+    expected_version: int | None,
+) -> Row:
+    """Soft delete through the pipeline: the row stays for history (and the event is the
+    tombstone a mirror needs); archiving twice changes nothing."""
+    if current["archived_at"] is not None:
+        check_version(expected_version, current["version"])
+        return current
+    event = EventType(f"{records.record_type}.archived")
+    return await records.save(
+        conn,
+        principal,
+        current,
+        {"archived_at": utcnow()},
+        event,
+        action="archive",
+        expected_version=expected_version,
+    )
+
+
+def _action(event: EventType | None) -> str:
+    """The audit trail names an action as its event does, without the record type."""
+    return event.value.split(".", 1)[1] if event is not None else "update"
+
+
+__all__ = ["Records", "archive", "record_change"]
