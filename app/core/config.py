@@ -52,6 +52,16 @@ class Settings(BaseSettings):
     login_max_failures_per_client: int = Field(default=20, ge=1)
     login_failure_window_seconds: int = Field(default=900, ge=1)
 
+    # Exposure of the interactive docs and the spec (None: on, except in production) and of
+    # the Prometheus metrics (None: public outside production; in production behind
+    # SALESFLOW_METRICS_TOKEN when one is set, otherwise off).
+    docs_enabled: bool | None = None
+    metrics: Literal["off", "public", "token"] | None = None
+    metrics_token: str | None = Field(default=None, min_length=16)
+    # Strict-Transport-Security max-age; 0 sends no header (set it once TLS terminates
+    # in front of the service: browsers then refuse plain HTTP to this host).
+    hsts_seconds: int = Field(default=0, ge=0, le=2 * 365 * 24 * 3600)
+
     sla_sweep_interval_seconds: float = Field(default=30.0, ge=0)
     triggers_interval_seconds: float = Field(default=3600.0, ge=0)
 
@@ -87,6 +97,26 @@ class Settings(BaseSettings):
             if problems:
                 raise ValueError("; ".join(problems))
         return self
+
+    @model_validator(mode="after")
+    def _metrics_token_when_asked(self) -> "Settings":
+        if self.metrics == "token" and self.metrics_token is None:
+            raise ValueError("SALESFLOW_METRICS=token needs SALESFLOW_METRICS_TOKEN")
+        return self
+
+    @property
+    def docs_exposed(self) -> bool:
+        if self.docs_enabled is not None:
+            return self.docs_enabled
+        return self.environment != "production"
+
+    @property
+    def metrics_exposure(self) -> Literal["off", "public", "token"]:
+        if self.metrics is not None:
+            return self.metrics
+        if self.metrics_token is not None:
+            return "token"
+        return "off" if self.environment == "production" else "public"
 
     def _production_refusals(self) -> list[str]:
         problems = []

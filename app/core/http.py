@@ -23,9 +23,12 @@ from app.core.json import record_response as record_response
 PAGING_PARAMS = frozenset({"limit", "cursor", "sort"})
 # More digits than any stored version can have; also keeps int() far from its limit.
 MAX_VERSION_DIGITS = 18
-# An ETag as `etag()` writes it (`"3"`); weak or unquoted forms name the same version.
-_VERSION_TAG = re.compile(rf'(?:W/)?("?)([0-9]{{1,{MAX_VERSION_DIGITS}}})\1')
+# An ETag as `etag()` writes it (`"3"`; unquoted is tolerated). `W/` marks a weak tag,
+# which If-Match's strong comparison never matches (RFC 9110 section 13.1.1).
+_VERSION_TAG = re.compile(rf'(W/)?("?)([0-9]{{1,{MAX_VERSION_DIGITS}}})\2')
 _SHOWN_CHARS = 40
+# What `parse_if_match` answers for an If-Match of weak tags only: no version matches it.
+WEAK_ONLY = -1
 
 
 def _shown(value: str) -> str:
@@ -49,9 +52,11 @@ def parse_if_match(header: str | None) -> int | None:
         return None
     tags = header.split(",")
     matches = [_VERSION_TAG.fullmatch(tag.strip()) for tag in tags]
-    versions = [int(match[2]) for match in matches if match]
-    if len(versions) != len(tags):
+    if not all(matches):
         raise _malformed_if_match(header)
+    versions = [int(match[3]) for match in matches if match and not match[1]]
+    if not versions:
+        return WEAK_ONLY
     if len(versions) != 1:
         raise PreconditionFailed("If-Match must name exactly one version.")
     return versions[0]
@@ -76,6 +81,14 @@ async def expected_version(
 
 
 def check_version(expected: int | None, current: int) -> None:
+    """412 unless the record is at the version the caller read; judged once the record is
+    found, so an unknown record is a 404 whatever If-Match says."""
+    if expected == WEAK_ONLY:
+        raise PreconditionFailed(
+            "If-Match compares ETags strongly, so a weak ETag (W/...) never matches: send "
+            'the ETag header exactly as a response gave it, e.g. "3".',
+            errors=[ErrorItem("weak_etag", "If-Match needs a strong ETag", "If-Match")],
+        )
     if expected is not None and expected != current:
         raise PreconditionFailed(
             f"The record is at version {current}, not {expected}: it changed since you read it. "

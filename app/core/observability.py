@@ -1,6 +1,7 @@
-"""Request ids, structured logs, Prometheus metrics and the request-body size limit.
+"""Request ids, structured logs, Prometheus metrics, security headers and the request-body
+size limit.
 
-One pure-ASGI middleware does all four: each Starlette `BaseHTTPMiddleware` layer costs
+One pure-ASGI middleware does all five: each Starlette `BaseHTTPMiddleware` layer costs
 a task and a copy per request, which the hot read paths cannot afford.
 """
 
@@ -30,6 +31,39 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 access_log = logging.getLogger("salesflow.access")
+
+# Every response: no MIME sniffing, no framing, no referrer leaking record ids.
+COMMON_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+)
+# An API response is data, never a page: a browser that renders one anyway runs nothing.
+API_CSP = b"default-src 'none'; frame-ancestors 'none'"
+# The interactive docs load Swagger UI and ReDoc from this CDN, with one inline bootstrap
+# script each; nothing else may load, and they may only call this origin.
+DOCS_CDN = "https://cdn.jsdelivr.net"
+DOCS_CSP = (
+    "default-src 'none'; "
+    f"script-src {DOCS_CDN} 'unsafe-inline'; "
+    f"style-src {DOCS_CDN} https://fonts.googleapis.com 'unsafe-inline'; "
+    "font-src https://fonts.gstatic.com; "
+    f"img-src 'self' data: {DOCS_CDN} https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    "worker-src blob:; connect-src 'self'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+).encode()
+DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+# Credentials in, so the answer is someone's data: no cache may keep it.
+NO_STORE = (b"cache-control", b"no-store")
+CREDENTIAL_HEADERS = frozenset({b"authorization", b"x-api-key"})
+TOKEN_PATH = "/api/v1/auth/token"
+
+
+def security_headers(hsts_seconds: int) -> tuple[tuple[bytes, bytes], ...]:
+    """The headers every response carries; HSTS only once TLS is configured in front."""
+    if not hsts_seconds:
+        return COMMON_HEADERS
+    return (*COMMON_HEADERS, (b"strict-transport-security", f"max-age={hsts_seconds}".encode()))
 
 
 class JsonFormatter(logging.Formatter):
@@ -71,9 +105,10 @@ def configure_logging(level: str, as_json: bool) -> None:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, hsts_seconds: int = 0) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.headers = security_headers(hsts_seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -83,12 +118,20 @@ class RequestContextMiddleware:
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status_holder = [500]
-        header = (b"x-request-id", request_id.encode())
+        added = [(b"x-request-id", request_id.encode()), *self.headers]
+        path = scope["path"]
+        added.append((b"content-security-policy", DOCS_CSP if path in DOCS_PATHS else API_CSP))
+        private = path == TOKEN_PATH or any(
+            name in CREDENTIAL_HEADERS for name, _ in scope["headers"]
+        )
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder[0] = message["status"]
-                message["headers"] = [*message.get("headers", []), header]
+                headers = [*message.get("headers", []), *added]
+                if private and not any(name == b"cache-control" for name, _ in headers):
+                    headers.append(NO_STORE)
+                message["headers"] = headers
             await send(message)
 
         try:

@@ -1,10 +1,13 @@
-"""Health and metrics for operators and orchestrators; no credentials needed."""
+"""Health and metrics for operators and orchestrators; health needs no credentials,
+metrics are exposed as `SALESFLOW_METRICS` says."""
+
+import hmac
 
 from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 
-from app.core.errors import ErrorItem, ServiceUnavailable
+from app.core.errors import ErrorItem, NotFound, ServiceUnavailable, Unauthorized
 from app.core.json import JsonResponse
 from app.core.routing import problems
 from app.ops.migrations import migration_state
@@ -43,7 +46,21 @@ async def health_ready(request: Request) -> JsonResponse:
     return JsonResponse({"status": "ok", "database": "ok", "schema_revision": state.current})
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics() -> Response:
-    """Request counts and latencies in the Prometheus text format."""
+@router.get(
+    "/metrics", summary="Prometheus metrics", response_class=Response, responses=problems(401, 404)
+)
+async def metrics(request: Request) -> Response:
+    """Request counts and latencies in the Prometheus text format.
+
+    Public outside production; in production only with `SALESFLOW_METRICS_TOKEN` set, and
+    then for a scraper that sends it as a bearer token (404 when metrics are off)."""
+    settings = request.app.state.settings
+    exposure = settings.metrics_exposure
+    if exposure == "off":
+        raise NotFound("Metrics are not exposed here (SALESFLOW_METRICS).")
+    if exposure == "token":
+        sent = request.headers.get("authorization", "")
+        expected = f"Bearer {settings.metrics_token}"
+        if not hmac.compare_digest(sent.encode(), expected.encode()):
+            raise Unauthorized("Send the metrics token as `Authorization: Bearer <token>`.")
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

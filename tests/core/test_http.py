@@ -1,5 +1,7 @@
 """What a request says must be heard: unknown, repeated or ignored input is refused."""
 
+import uuid
+
 import pytest
 
 from app.core.enums import Role
@@ -93,7 +95,14 @@ async def test_without_credentials_any_if_match_is_a_401(client, conn, rep, if_m
 
 @pytest.mark.parametrize(
     ("if_match", "status"),
-    [('"1"', 200), ('W/"1"', 200), ("*", 200), ('"2"', 412), ('"' + "9" * 18 + '"', 412)],
+    [
+        ('"1"', 200),
+        ("*", 200),
+        ('W/"2", "1"', 200),
+        ('"2"', 412),
+        ('"' + "9" * 18 + '"', 412),
+        ('W/"1"', 412),
+    ],
 )
 async def test_a_well_formed_if_match_is_judged_against_the_version(
     client, conn, rep, if_match, status
@@ -105,3 +114,17 @@ async def test_a_well_formed_if_match_is_judged_against_the_version(
         headers={**rep.headers, "If-Match": if_match},
     )
     assert response.status_code == status, response.text
+    task = await client.get(f"/api/v1/tasks/{task_id}", headers=rep.headers)
+    assert (task.json()["title"] == "Renamed") is (status == 200)
+
+
+async def test_a_weak_etag_names_the_reason_and_an_unknown_record_is_still_a_404(
+    client, conn, rep
+):
+    task_id = await make_task(conn, assignee_id=rep.id)
+    weak = {**rep.headers, "If-Match": 'W/"1"'}
+    response = await client.patch(f"/api/v1/tasks/{task_id}", json={"title": "X"}, headers=weak)
+    assert response.status_code == 412
+    assert [e["code"] for e in response.json()["errors"]] == ["weak_etag"]
+    missing = await client.patch(f"/api/v1/tasks/{uuid.uuid4()}", json={"title": "X"}, headers=weak)
+    assert missing.status_code == 404
