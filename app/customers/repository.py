@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.core.access import Kind, Principal
 from app.core.crud import Row, TableRepository
 from app.core.pagination import sort_keys
+from app.core.records import Records
 from app.customers.schemas import ContactRead, CustomerRead
 from app.models import Contact, Customer
 
@@ -19,6 +20,9 @@ customers = TableRepository(
     customers_table, Kind.customers, "customer", list(CustomerRead.model_fields)
 )
 contacts = TableRepository(contacts_table, Kind.contacts, "contact", list(ContactRead.model_fields))
+# The pipeline every change to a customer or contact takes (app.core.records).
+CUSTOMERS = Records(customers, "customer")
+CONTACTS = Records(contacts, "contact")
 
 CUSTOMER_SORTS = sort_keys(
     ("created_at", ("created_at",)), ("updated_at", ("updated_at",)), ("name", ("name",))

@@ -12,11 +12,11 @@ from app.core.crud import Page, Row
 from app.core.enums import Role
 from app.core.errors import Conflict, ErrorItem, RuleViolation
 from app.core.pagination import SortKey
-from app.core.records import Records, archive, record_change
+from app.core.records import archive
 from app.customers import repository as repo
 from app.customers.health import customer_health, warning_condition
 from app.customers.schemas import ContactCreate, ContactUpdate, CustomerCreate, CustomerUpdate
-from app.customers.tiering import grade_for, new_customer_tier, recompute_customer
+from app.customers.tiering import grade_for, new_customer_tier, retier_values
 from app.events.catalogue import EventType
 from app.rules.customers import DEFAULT_CUSTOMER_POLICY as CUSTOMER_POLICY
 from app.rules.customers import HealthWarningCode
@@ -24,8 +24,7 @@ from app.rules.leads import normalize_email, normalize_phone
 from app.users.authority import require_assignee, require_may_change, require_owner_authority
 from app.users.repository import require_active_user
 
-CUSTOMERS = Records(repo.customers, "customer")
-CONTACTS = Records(repo.contacts, "contact")
+CUSTOMERS, CONTACTS = repo.CUSTOMERS, repo.CONTACTS
 _DECISION_EVENTS = {
     "tier_override_set": EventType.customer_tier_overridden,
     "tier_override_cleared": EventType.customer_tier_overridden,
@@ -279,17 +278,12 @@ async def _load_for_decision(
 async def _record_decision(
     conn: AsyncConnection, principal: Principal, current: Row, values: dict[str, Any], action: str
 ) -> Row:
-    """Store the decision, re-tier the customer with it, and put both in the audit trail."""
-    customer_id = current["id"]
-    await repo.customers.update(
-        conn, principal, customer_id, values, expected_version=None, current=current
+    """Store the decision with the re-tiering it causes: one version, one audit entry, one
+    event."""
+    retiered = await retier_values(conn, current["id"], utcnow(), CUSTOMER_POLICY, values)
+    return await CUSTOMERS.save(
+        conn, principal, current, {**values, **retiered}, _DECISION_EVENTS[action], action=action
     )
-    await recompute_customer(conn, customer_id, utcnow(), CUSTOMER_POLICY, new_version=False)
-    row = await repo.customers.get(conn, principal, customer_id)
-    await record_change(
-        conn, principal, _DECISION_EVENTS[action], row, action=action, before=current
-    )
-    return row
 
 
 async def override_tier(

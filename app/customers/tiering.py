@@ -12,14 +12,19 @@ so and why; without one, `tier` and `tier_reason` are the computed ones.
 """
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.audit.service import audit_table, audit_values
+from app.core.access import SYSTEM, Principal
+from app.core.crud import Row
 from app.core.enums import (
     ContractStatus,
     CustomerGrade,
@@ -28,7 +33,10 @@ from app.core.enums import (
     RatingLevel,
     TicketType,
 )
+from app.customers.repository import CUSTOMERS
 from app.customers.revenue import revenue_lines
+from app.events.catalogue import EventType
+from app.events.outbox import event_values, events_table
 from app.models import Contract, Customer, Deal, Ticket
 from app.rules.customers import (
     CustomerHealthFacts,
@@ -56,6 +64,11 @@ ZERO = sa.literal(Decimal(0), sa.Numeric(18, 2))
 # The reasons are cut to what the column holds.
 REASON_LENGTH = int(cast(sa.String, customers.c.tier_reason.type).length or 200)
 NO_OVERRIDE_REASON = "no reason given"
+# What partners segment customers by: a change of one is `customer.tier_changed`.
+SEGMENT_FIELDS = ("tier", "computed_tier", "grade", "lifecycle_stage")
+# Audit entries and events of a re-tiering of every customer are written this many a
+# statement.
+RETIER_WRITE_BATCH = 1000
 
 
 def _won_deals(policy: CustomerPolicy) -> sa.Subquery:
@@ -250,27 +263,47 @@ def grade_for(need_intensity: str | None, purchasing_power: str | None) -> Custo
     )
 
 
-async def recompute_customer(
+async def retier_values(
     conn: AsyncConnection,
     customer_id: uuid.UUID,
     now: datetime,
     policy: CustomerPolicy,
-    *,
-    new_version: bool = True,
-) -> None:
-    """Re-tier one customer after a deal is won or lost or a contract is accepted.
-
-    `new_version=False` when the caller has just written the row as a new version itself,
-    so one decision shows as one version."""
+    decision: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What re-tiering stores for one customer, with a decision about to be written
+    (an override, a lost mark, a rating) already taken into account."""
     statement = purchase_facts(now, policy).where(customers.c.id == customer_id)
-    facts = (await conn.execute(statement)).first()
-    if facts is not None:
-        values = decide(facts, now, policy)
-        await conn.execute(
-            _store_if_changed(
-                customers.update().where(customers.c.id == customer_id), values, now, new_version
-            )
-        )
+    row = (await conn.execute(statement)).one()
+    facts = SimpleNamespace(**{**row._mapping, **(decision or {})})
+    return decide(facts, now, policy)
+
+
+def retier_event(current: Mapping[str, Any], changes: Mapping[str, Any]) -> EventType:
+    """`customer.tier_changed` when what partners segment by moved; a reworded reason or a
+    later purchase date alone is an update."""
+    moved = any(current[name] != changes[name] for name in SEGMENT_FIELDS if name in changes)
+    return EventType.customer_tier_changed if moved else EventType.customer_updated
+
+
+async def recompute_customer(
+    conn: AsyncConnection,
+    principal: Principal,
+    customer_id: uuid.UUID,
+    now: datetime,
+    policy: CustomerPolicy,
+) -> Row | None:
+    """Re-tier one customer after a deal is won or lost or a contract is accepted: a new
+    version with its audit entry and event when anything changed, by whoever caused it.
+
+    The customer is read whoever the caller may see: the cause (a deal) was checked."""
+    current = await CUSTOMERS.locked(conn, SYSTEM, customer_id, None)
+    values = await retier_values(conn, customer_id, now, policy)
+    changes = {k: v for k, v in values.items() if k != "tier_computed_at" and current[k] != v}
+    if not changes:
+        return None
+    changes["tier_computed_at"] = now
+    event = retier_event(current, changes)
+    return await CUSTOMERS.save(conn, principal, current, changes, event, action="retier", at=now)
 
 
 # --- every customer: the same rules as SQL ----------------------------------------------
@@ -390,7 +423,8 @@ def _override_reason_sql(tier: Any, reason: Any) -> sa.Case[Any]:
     )
 
 
-def batch_update(now: datetime, policy: CustomerPolicy) -> sa.Update:
+def _batch_computed(now: datetime, policy: CustomerPolicy) -> tuple[sa.Subquery, dict[str, Any]]:
+    """Every customer's re-tiering values as SQL, beside the `scored` rows they read."""
     facts = purchase_facts(now, policy).subquery("facts")
     r, f, m = _rfm_columns(facts, now, policy)
     rfm = sa.select(facts, r.label("r"), f.label("f"), m.label("m")).subquery("rfm")
@@ -429,23 +463,77 @@ def batch_update(now: datetime, policy: CustomerPolicy) -> sa.Update:
         "lifecycle_stage": scored.c.lifecycle_stage,
         "last_purchase_at": scored.c.last_purchase_at,
     }
+    return scored, computed
+
+
+def batch_update(now: datetime, policy: CustomerPolicy) -> sa.Update:
+    scored, computed = _batch_computed(now, policy)
     return _store_if_changed(customers.update().where(customers.c.id == scored.c.id), computed, now)
 
 
-def _store_if_changed(
-    update: sa.Update, computed: Mapping[str, Any], now: datetime, new_version: bool = True
-) -> sa.Update:
+def _store_if_changed(update: sa.Update, computed: Mapping[str, Any], now: datetime) -> sa.Update:
     """Write only rows whose computed values differ, as a new version: clients holding the
     ETag learn of the change, and a recompute that finds nothing new rewrites nothing."""
     values = {name: value for name, value in computed.items() if name != "tier_computed_at"}
-    changed = sa.or_(*(customers.c[name].is_distinct_from(v) for name, v in values.items()))
-    stamp: dict[str, Any] = {"tier_computed_at": now}
-    if new_version:
-        stamp |= {"version": customers.c.version + 1, "updated_at": now}
-    return update.where(changed).values(**values, **stamp)
+    stamp = {"tier_computed_at": now, "version": customers.c.version + 1, "updated_at": now}
+    return update.where(_differs(values)).values(**values, **stamp)
 
 
-async def recompute_all(conn: AsyncConnection, now: datetime, policy: CustomerPolicy) -> int:
-    """Re-tier every customer in one statement; returns how many rows changed."""
-    result = await conn.execute(batch_update(now, policy))
-    return int(result.rowcount)
+def _differs(values: Mapping[str, Any]) -> sa.ColumnElement[bool]:
+    return sa.or_(*(customers.c[name].is_distinct_from(v) for name, v in values.items()))
+
+
+async def recompute_all(
+    conn: AsyncConnection,
+    now: datetime,
+    policy: CustomerPolicy,
+    principal: Principal = SYSTEM,
+    job: str = "recompute_tiers",
+) -> int:
+    """Re-tier every customer, set-based; returns how many changed. Each changed customer
+    gets its audit entry and event (written in batches): the customers about to change
+    are locked and read first, so each entry holds what the customer was."""
+    scored, computed = _batch_computed(now, policy)
+    changing = (
+        CUSTOMERS.repository.select()
+        .join(scored, scored.c.id == customers.c.id)
+        .where(_differs({k: v for k, v in computed.items() if k != "tier_computed_at"}))
+    )
+    if conn.dialect.name == "postgresql":
+        changing = changing.with_for_update(of=customers)
+    before = {row["id"]: dict(row) for row in (await conn.execute(changing)).mappings()}
+    if not before:
+        return 0
+    update = batch_update(now, policy)
+    if conn.dialect.name == "postgresql":  # only the rows read (and locked) above
+        ids = sa.bindparam("ids", list(before), type_=postgresql.ARRAY(sa.Uuid))
+        update = update.where(customers.c.id == sa.any_(ids))
+    rows = (await conn.execute(update.returning(*CUSTOMERS.repository.columns))).mappings()
+    changed = [dict(row) for row in rows]
+    for start in range(0, len(changed), RETIER_WRITE_BATCH):
+        chunk = changed[start : start + RETIER_WRITE_BATCH]
+        await _record_retiering(conn, principal, job, chunk, before, now)
+    return len(changed)
+
+
+async def _record_retiering(
+    conn: AsyncConnection,
+    principal: Principal,
+    job: str,
+    rows: Sequence[Row],
+    before: Mapping[uuid.UUID, Row],
+    now: datetime,
+) -> None:
+    audits, events = [], []
+    for row in rows:
+        old = before.get(row["id"])
+        audits.append(
+            audit_values(principal, "retier", "customer", row["id"], before=old, after=row, at=now)
+        )
+        event = retier_event(old, row) if old is not None else EventType.customer_updated
+        events.append(event_values(conn, principal, event, row, before=old, at=now, job=job))
+    await conn.execute(audit_table.insert(), audits)
+    txid = events[0].pop("txid")
+    for values in events[1:]:
+        del values["txid"]
+    await conn.execute(events_table.insert().values(txid=txid), events)

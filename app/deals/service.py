@@ -321,7 +321,7 @@ async def move_stage(
 
     row = await _apply(conn, principal, current, values, "transition", companions=moved)
     if row["customer_id"] is not None and CLOSED_DEAL_STAGES & {current["stage"], row["stage"]}:
-        await recompute_customer(conn, row["customer_id"], at, DEFAULT_POLICY.customers)
+        await recompute_customer(conn, principal, row["customer_id"], at, DEFAULT_POLICY.customers)
     return row
 
 

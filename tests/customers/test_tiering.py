@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from app.core.access import SYSTEM
 from app.core.enums import ContractStatus, CustomerTier, DealStage, TicketType
 from app.customers.tiering import (
     customers,
@@ -176,7 +177,7 @@ async def test_single_customer_recompute_stores_rfm_reason(conn, settings):
     customer_id = await make_customer(conn, owner_id=rep.id)
     for days in (1, 10, 20, 40, 50, 60, 70, 80):
         await _won_deal(conn, customer_id, rep.id, days, "200000.00")
-    await recompute_customer(conn, customer_id, NOW, POLICY)
+    await recompute_customer(conn, SYSTEM, customer_id, NOW, POLICY)
     row = (
         (await conn.execute(sa.select(customers).where(customers.c.id == customer_id)))
         .mappings()
@@ -200,7 +201,7 @@ async def test_monetary_score_reads_contracts_in_the_base_currency_only(conn, se
     # A terminated contract never earned: the deal counts at its estimate.
     voided = await _won_deal(conn, customer_id, rep.id, 20, "1000.00")
     await _contract(conn, customer_id, rep.id, voided, "terminated", "700000.00")
-    await recompute_customer(conn, customer_id, NOW, POLICY)
+    await recompute_customer(conn, SYSTEM, customer_id, NOW, POLICY)
     row = (
         (await conn.execute(sa.select(customers).where(customers.c.id == customer_id)))
         .mappings()
@@ -242,5 +243,5 @@ async def test_a_recompute_that_finds_nothing_new_rewrites_nothing(conn, setting
     after_first = (await conn.execute(version_of())).one()
     assert after_first.version == before.version + 1  # what clients see changed: new ETag
     assert await recompute_all(conn, NOW, POLICY) == 0
-    await recompute_customer(conn, customer_id, NOW, POLICY)
+    await recompute_customer(conn, SYSTEM, customer_id, NOW, POLICY)
     assert (await conn.execute(version_of())).one() == after_first
