@@ -15,10 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.contracts import repository as repo
 from app.contracts.fulfilment import deem
-from app.contracts.service import POLICY
+from app.contracts.service import CONTRACTS, POLICY
 from app.core.access import SYSTEM
 from app.core.enums import ContractStatus
 from app.core.errors import ServiceError
+
+JOB = "deemed_acceptance"
 
 
 @dataclass(frozen=True)
@@ -48,20 +50,14 @@ async def _due(conn: AsyncConnection, now: datetime) -> list[uuid.UUID]:
     return list((await conn.execute(statement)).scalars())
 
 
-async def _locked(conn: AsyncConnection, contract_id: uuid.UUID) -> sa.RowMapping:
-    statement = (
-        repo.contracts.select().where(repo.contracts_table.c.id == contract_id).with_for_update()
-    )
-    return (await conn.execute(statement)).mappings().one()
-
-
 async def deem_due_acceptances(conn: AsyncConnection, now: datetime) -> DeemedRun:
     """Deem accepted every delivered contract whose customer stayed silent past the window."""
     deemed, refused = 0, []
     for contract_id in await _due(conn, now):
         try:
             async with conn.begin_nested():
-                await deem(conn, SYSTEM, await _locked(conn, contract_id), now)
+                contract = await CONTRACTS.locked(conn, SYSTEM, contract_id, None)
+                await deem(conn, SYSTEM, contract, now, job=JOB)
         except ServiceError:
             refused.append(contract_id)
         else:

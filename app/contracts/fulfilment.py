@@ -22,11 +22,13 @@ from app.contracts.schemas import (
 from app.contracts.service import (
     POLICY,
     Part,
+    PartChange,
     advance_deal,
     apply,
     check,
     delivery_view,
     lock,
+    record_part_change,
     save,
     store,
 )
@@ -42,6 +44,7 @@ from app.core.enums import (
 )
 from app.core.errors import Conflict, ErrorItem, Forbidden, InvalidInput, RuleViolation
 from app.core.gates import enforce
+from app.events.catalogue import EventType
 from app.quotes.pricing import require_storable_amount
 from app.rules.contracts import (
     CONFLICT_CODES,
@@ -81,6 +84,10 @@ _STEP_FIELD = {
 }
 # Reports from phones and partner systems may run a little ahead of our clock.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
+_DECISION_EVENTS = {
+    ChangeRequestStatus.approved: EventType.change_request_approved,
+    ChangeRequestStatus.rejected: EventType.change_request_rejected,
+}
 
 
 def _when(at: datetime | None, now: datetime, field: str) -> datetime:
@@ -134,8 +141,15 @@ async def schedule_delivery(
             TriggerEvent.delivery_scheduled, delivery["id"], anchor, DEFAULT_POLICY.tasks
         )
         await _open_tasks(conn, contract, notice)
+    scheduled = PartChange("delivery", EventType.delivery_scheduled, None, delivery)
     saved = await store(
-        conn, principal, contract, {}, "delivery_scheduled", after={"delivery": delivery}
+        conn,
+        principal,
+        contract,
+        {},
+        EventType.contract_updated,
+        "delivery_scheduled",
+        part=scheduled,
     )
     return Part(delivery_view(delivery), saved["version"])
 
@@ -186,14 +200,15 @@ async def record_delivery_progress(
     step = {"status": data.status, _STEP_FIELD[data.status]: at}
     moved = await repo.deliveries.update(conn, delivery["id"], step, now)
     changes = _contract_after_step(contract, await repo.deliveries.of(conn, contract["id"]))
+    progressed = PartChange("delivery", EventType.delivery_progressed, delivery, moved)
     return await save(
         conn,
         principal,
         contract,
         changes,
+        EventType.contract_updated,
         "delivery_progress",
-        before={"delivery": delivery},
-        after={"delivery": moved},
+        part=progressed,
     )
 
 
@@ -206,6 +221,7 @@ async def _accept(
     contract: Row,
     kind: AcceptanceKind,
     at: datetime,
+    job: str | None = None,
 ) -> dict[str, Any]:
     """Acceptance: arrived deliveries count as accepted, the deal is won, and the
     after-sales duties (survey, first visit) become tasks for the contract's owner."""
@@ -213,14 +229,16 @@ async def _accept(
     for delivery in await repo.deliveries.of(conn, contract["id"]):
         if delivery["arrived_at"] is not None and delivery["accepted_at"] is None:
             accepted = {"accepted_at": at, "acceptance_kind": kind}
-            await repo.deliveries.update(conn, delivery["id"], accepted, now)
-    await advance_deal(conn, principal, contract, ContractAction.accept, at)
+            row = await repo.deliveries.update(conn, delivery["id"], accepted, now)
+            change = PartChange("delivery", EventType.delivery_accepted, delivery, row)
+            await record_part_change(conn, principal, contract["id"], change, job=job)
+    await advance_deal(conn, principal, contract, ContractAction.accept, at, job)
     after_sales = tasks_for_event(
         TriggerEvent.contract_accepted, contract["id"], at, DEFAULT_POLICY.tasks
     )
     await _open_tasks(conn, contract, after_sales)
     changes = {"accepted_at": at, "acceptance_kind": kind}
-    return await apply(conn, principal, contract, ContractAction.accept, changes)
+    return await apply(conn, principal, contract, ContractAction.accept, changes, job=job)
 
 
 async def accept_contract(
@@ -232,11 +250,16 @@ async def accept_contract(
 
 
 async def deem(
-    conn: AsyncConnection, principal: Principal, contract: Row, now: datetime
+    conn: AsyncConnection,
+    principal: Principal,
+    contract: Row,
+    now: datetime,
+    *,
+    job: str | None = None,
 ) -> dict[str, Any]:
     """Past the acceptance window after the last arrival, silence counts as acceptance,
     recorded at the instant the window closed (or at the delivery, if that came later).
-    `contract` is locked by the caller."""
+    `contract` is locked by the caller; `job` names the scheduled job that deems it."""
     check(contract, ContractAction.accept)
     deliveries = await repo.deliveries.of(conn, contract["id"])
     arrivals = [d["arrived_at"] for d in deliveries if d["arrived_at"] is not None]
@@ -250,7 +273,7 @@ async def deem(
             errors=[ErrorItem("acceptance.window_open", f"window open until {deadline}")],
         )
     at = deemed_acceptance_at(last_arrival, contract["delivered_at"], POLICY)
-    return await _accept(conn, principal, contract, AcceptanceKind.deemed, at)
+    return await _accept(conn, principal, contract, AcceptanceKind.deemed, at, job)
 
 
 async def deem_acceptance(
@@ -286,14 +309,15 @@ async def pay_milestone(
         "paid_amount": milestone["amount"] if data.amount is None else data.amount,
     }
     paid = await repo.milestones.update(conn, milestone["id"], payment, now)
+    payment_change = PartChange("milestone", EventType.milestone_paid, milestone, paid)
     return await save(
         conn,
         principal,
         contract,
         {},
+        EventType.contract_updated,
         "milestone_paid",
-        before={"milestone": milestone},
-        after={"milestone": paid},
+        part=payment_change,
     )
 
 
@@ -315,8 +339,15 @@ async def request_change(
         "requested_by": principal.user_id,
     }
     change = await repo.change_requests.insert(conn, contract["id"], values, utcnow())
+    requested = PartChange("change_request", EventType.change_request_created, None, change)
     saved = await store(
-        conn, principal, contract, {}, "change_requested", after={"change_request": change}
+        conn,
+        principal,
+        contract,
+        {},
+        EventType.contract_updated,
+        "change_requested",
+        part=requested,
     )
     return Part(dict(change), saved["version"])
 
@@ -372,12 +403,13 @@ async def decide_change(
         await _reprice_milestones(conn, milestones, amount, now)
     verdict = {"status": decision, "decided_by": principal.id, "decided_at": now}
     decided = await repo.change_requests.update(conn, change["id"], verdict, now)
+    event = _DECISION_EVENTS[decision]
     return await save(
         conn,
         principal,
         contract,
         contract_changes,
+        EventType.contract_updated,
         f"change_request_{decision}",
-        before={"change_request": change},
-        after={"change_request": decided},
+        part=PartChange("change_request", event, change, decided),
     )

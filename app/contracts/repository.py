@@ -76,16 +76,12 @@ class Children:
             raise not_found(self.label, ident)
         return row
 
-    async def insert_many(
-        self,
-        conn: AsyncConnection,
-        contract_id: uuid.UUID,
-        rows: Sequence[Mapping[str, Any]],
-        at: datetime,
-    ) -> None:
+    def insert_statement(
+        self, contract_id: uuid.UUID, rows: Sequence[Mapping[str, Any]], at: datetime
+    ) -> sa.Insert:
+        """One INSERT of all `rows`, for the caller to run with the change they belong to."""
         stamps = {"contract_id": contract_id, "created_at": at, "updated_at": at}
-        values = [{"id": new_id(), **stamps, **row} for row in rows]
-        await conn.execute(self.table.insert(), values)
+        return self.table.insert().values([{"id": new_id(), **stamps, **row} for row in rows])
 
     async def insert(
         self, conn: AsyncConnection, contract_id: uuid.UUID, values: Mapping[str, Any], at: datetime

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.audit.service import record
+from app.audit.service import audit_table, audit_values
 from app.contracts import repository as repo
 from app.contracts.schemas import ContractCreate, ContractUpdate, MilestoneInput
 from app.core.access import Kind, Principal, visible
@@ -22,9 +22,10 @@ from app.core.crud import Page, Row, require_reference
 from app.core.enums import ContractStatus, DealStage, QuoteStatus
 from app.core.errors import Conflict, ErrorItem, InvalidInput
 from app.core.gates import enforce
-from app.core.http import check_version
 from app.core.pagination import SortKey
+from app.core.records import Records, record_change
 from app.deals.service import move_stage
+from app.events.catalogue import EventType
 from app.quotes import repository as quotes_repo
 from app.rules.contracts import (
     CONFLICT_CODES,
@@ -36,6 +37,7 @@ from app.rules.contracts import (
     contract_status_after,
     days_overdue,
     deal_stage_after,
+    deal_stage_required,
     milestone_amounts,
     milestone_due_date,
     validate_milestones,
@@ -44,11 +46,16 @@ from app.rules.policy import DEFAULT_POLICY
 from app.rules.tasks import delivery_notice_date
 
 POLICY = DEFAULT_POLICY.contracts
-
-# A contract moves its deal on only from the stage right before the one it leads to.
-_DEAL_STAGE_BEFORE = {
-    DealStage.implementation: DealStage.negotiation,
-    DealStage.won: DealStage.implementation,
+CONTRACTS = Records(repo.contracts, "contract")
+# The event partners hear of each lifecycle move.
+EVENTS = {
+    ContractAction.submit_for_review: EventType.contract_submitted_for_review,
+    ContractAction.return_to_draft: EventType.contract_returned_to_draft,
+    ContractAction.approve: EventType.contract_approved,
+    ContractAction.sign: EventType.contract_signed,
+    ContractAction.accept: EventType.contract_accepted,
+    ContractAction.close: EventType.contract_closed,
+    ContractAction.terminate: EventType.contract_terminated,
 }
 
 
@@ -104,9 +111,7 @@ async def lock(
     this lock and bumps the contract's version, so its ETag covers the whole aggregate.
     """
     principal.require(Kind.contracts, "write")
-    contract = await repo.contracts.get(conn, principal, contract_id, lock=True)
-    check_version(expected_version, contract["version"])
-    return contract
+    return await CONTRACTS.locked(conn, principal, contract_id, expected_version)
 
 
 def check(contract: Row, action: ContractAction, reason: str | None = None) -> None:
@@ -129,35 +134,86 @@ async def _refresh_due_dates(conn: AsyncConnection, contract: Row, at: datetime)
             await repo.milestones.update(conn, milestone["id"], {"due_date": due}, at)
 
 
+@dataclass(frozen=True, slots=True)
+class PartChange:
+    """A change to a record under a contract (a delivery, a milestone, a change request):
+    audited and heard of as that record's own, and named in the contract's entry."""
+
+    record_type: str
+    event: EventType
+    before: Row | None
+    after: Row
+
+
 async def store(
     conn: AsyncConnection,
     principal: Principal,
     contract: Row,
     changes: Mapping[str, Any],
+    event: EventType,
     action: str,
     *,
-    before: Mapping[str, Any] | None = None,
-    after: Mapping[str, Any] | None = None,
+    part: PartChange | None = None,
+    job: str | None = None,
 ) -> Row:
-    """Write the contract's changes and the audit entry; `before`/`after` add the child
-    record an action touched to the entry. The contract row as it now is."""
-    if changes:
-        updated = await repo.contracts.update(
-            conn, principal, contract["id"], changes, expected_version=None, current=contract
+    """Write the change through the pipeline: the contract's new version with its audit
+    entry and `event`, and the change of the `part` it came from with that part's entry
+    and event. A change only under the contract still moves its version (its ETag covers
+    the whole aggregate), with an entry but no contract event: the part's event tells.
+    The contract row as it now is."""
+    note = {part.record_type: part.after} if part is not None else None
+    updated = await CONTRACTS.save(
+        conn, principal, contract, changes, event, action=action, job=job, audit_note=note
+    )
+    if part is not None:
+        companions: list[sa.Executable] = []
+        if updated is contract:
+            updated = await repo.touch(conn, contract["id"], utcnow())
+            companions.append(_contract_entry(principal, action, contract, updated, part))
+        await record_part_change(
+            conn, principal, contract["id"], part, job=job, companions=companions
         )
-    else:
-        updated = await repo.touch(conn, contract["id"], utcnow())
     await _refresh_due_dates(conn, updated, updated["updated_at"])
-    await record(
+    return updated
+
+
+async def record_part_change(
+    conn: AsyncConnection,
+    principal: Principal,
+    contract_id: uuid.UUID,
+    part: PartChange,
+    *,
+    job: str | None = None,
+    companions: Sequence[sa.Executable] = (),
+) -> None:
+    """The part's audit entry and event; its data names the contract it belongs to, which
+    the API shows it under rather than in it."""
+    owner = {"contract_id": contract_id}
+    await record_change(
         conn,
+        principal,
+        part.event,
+        {**part.after, **owner},
+        action=part.event.value.split(".", 1)[1],
+        before={**part.before, **owner} if part.before is not None else None,
+        job=job,
+        companions=companions,
+    )
+
+
+def _contract_entry(
+    principal: Principal, action: str, before: Row, after: Row, part: PartChange
+) -> sa.Executable:
+    """The contract's audit entry of a change under it, naming the part before and after."""
+    values = audit_values(
         principal,
         action,
         "contract",
-        contract["id"],
-        before={**contract, **(before or {})},
-        after={**updated, **(after or {})},
+        before["id"],
+        before={**before, **({part.record_type: part.before} if part.before else {})},
+        after={**after, part.record_type: part.after},
     )
-    return updated
+    return audit_table.insert().values(values)
 
 
 async def save(
@@ -165,13 +221,14 @@ async def save(
     principal: Principal,
     contract: Row,
     changes: Mapping[str, Any],
+    event: EventType,
     action: str,
     *,
-    before: Mapping[str, Any] | None = None,
-    after: Mapping[str, Any] | None = None,
+    part: PartChange | None = None,
+    job: str | None = None,
 ) -> dict[str, Any]:
     """`store`, answered with the whole contract."""
-    updated = await store(conn, principal, contract, changes, action, before=before, after=after)
+    updated = await store(conn, principal, contract, changes, event, action, part=part, job=job)
     return await detail(conn, updated)
 
 
@@ -181,21 +238,29 @@ async def apply(
     contract: Row,
     action: ContractAction,
     changes: Mapping[str, Any],
+    *,
+    job: str | None = None,
 ) -> dict[str, Any]:
     """Save a lifecycle move the caller has checked, with the status it leads to."""
     status = contract_status_after(contract["status"], action)
-    return await save(conn, principal, contract, {"status": status, **changes}, action.value)
+    values = {"status": status, **changes}
+    return await save(conn, principal, contract, values, EVENTS[action], action.value, job=job)
 
 
 async def advance_deal(
-    conn: AsyncConnection, principal: Principal, contract: Row, action: ContractAction, at: datetime
+    conn: AsyncConnection,
+    principal: Principal,
+    contract: Row,
+    action: ContractAction,
+    at: datetime,
+    job: str | None = None,
 ) -> None:
     """Signing moves the deal to implementation; acceptance closes it as won."""
     target = deal_stage_after(action)
     if target is None:
         return
     deal = await repo.lock_deal(conn, contract["deal_id"])
-    expected = _DEAL_STAGE_BEFORE[target]
+    expected = deal_stage_required(target)
     if deal["stage"] != expected:
         raise Conflict(
             f"The contract's deal is in stage {deal['stage']}, not {expected}, so it cannot "
@@ -206,7 +271,7 @@ async def advance_deal(
     if target == DealStage.won:
         values |= {"closed_at": at, "closed_from_stage": deal["stage"]}
     reason = f"contract {contract['id']}: {action}"
-    await move_stage(conn, principal, deal, values, reason=reason, at=at)
+    await move_stage(conn, principal, deal, values, reason=reason, at=at, job=job)
 
 
 # ------------------------------------------------------------------------- use cases
@@ -257,21 +322,23 @@ async def create_contract(
     deal = await repo.lock_deal(conn, quote["deal_id"])
     enforce(check_contract_creation(deal["stage"]), CONFLICT_CODES)
     milestone_rows = _milestone_rows(data.milestones, version["total"])
-    contract = await repo.contracts.insert(
-        conn,
-        {
-            **data.model_dump(exclude={"milestones"}),
-            "quote_version_id": version["id"],
-            "deal_id": quote["deal_id"],
-            "customer_id": quote["customer_id"],
-            "owner_id": quote["owner_id"],
-            "status": ContractStatus.draft,
-            "amount": version["total"],
-            "currency": version["currency"],
-        },
+    values = {
+        **data.model_dump(exclude={"milestones"}),
+        "quote_version_id": version["id"],
+        "deal_id": quote["deal_id"],
+        "customer_id": quote["customer_id"],
+        "owner_id": quote["owner_id"],
+        "status": ContractStatus.draft,
+        "amount": version["total"],
+        "currency": version["currency"],
+    }
+
+    def payment_plan(row: Row) -> list[sa.Executable]:
+        return [repo.milestones.insert_statement(row["id"], milestone_rows, row["created_at"])]
+
+    contract = await CONTRACTS.create(
+        conn, principal, values, EventType.contract_created, companions=payment_plan
     )
-    await repo.milestones.insert_many(conn, contract["id"], milestone_rows, contract["created_at"])
-    await record(conn, principal, "create", "contract", contract["id"], after=contract)
     return await detail(conn, contract)
 
 
@@ -344,7 +411,7 @@ async def update_contract(
     changes = data.changes()
     merged = {**contract, **changes}
     _check_dates(merged["start_date"], merged["end_date"])
-    return await save(conn, principal, contract, changes, "update")
+    return await save(conn, principal, contract, changes, EventType.contract_updated, "update")
 
 
 async def list_contracts(

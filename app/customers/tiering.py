@@ -291,6 +291,8 @@ async def recompute_customer(
     customer_id: uuid.UUID,
     now: datetime,
     policy: CustomerPolicy,
+    *,
+    job: str | None = None,
 ) -> Row | None:
     """Re-tier one customer after a deal is won or lost or a contract is accepted: a new
     version with its audit entry and event when anything changed, by whoever caused it.
@@ -303,7 +305,9 @@ async def recompute_customer(
         return None
     changes["tier_computed_at"] = now
     event = retier_event(current, changes)
-    return await CUSTOMERS.save(conn, principal, current, changes, event, action="retier", at=now)
+    return await CUSTOMERS.save(
+        conn, principal, current, changes, event, action="retier", at=now, job=job
+    )
 
 
 # --- every customer: the same rules as SQL ----------------------------------------------

@@ -274,10 +274,11 @@ async def _apply(
     action: str,
     expected_version: int | None = None,
     companions: Callable[[Row], list[sa.Executable]] | None = None,
+    job: str | None = None,
 ) -> Row:
     """Write the change with its audit entry, its event and what goes with it: a new
     owner takes the deal's time-in-stage rows along (actions checked the version when
-    locking)."""
+    locking). `job` names the scheduled job that caused it, if one did."""
 
     def along(row: Row) -> list[sa.Executable]:
         moved = companions(row) if companions is not None else []
@@ -294,6 +295,7 @@ async def _apply(
         action=action,
         expected_version=expected_version,
         companions=along,
+        job=job,
     )
 
 
@@ -305,6 +307,7 @@ async def move_stage(
     *,
     reason: str | None,
     at: datetime,
+    job: str | None = None,
 ) -> Row:
     """Write a checked stage move: the deal, its history row, the audit entry, and — when
     the deal closes or reopens — its customer's tier, whose purchase history changed."""
@@ -319,9 +322,11 @@ async def move_stage(
             at=at,
         )
 
-    row = await _apply(conn, principal, current, values, "transition", companions=moved)
+    row = await _apply(conn, principal, current, values, "transition", companions=moved, job=job)
     if row["customer_id"] is not None and CLOSED_DEAL_STAGES & {current["stage"], row["stage"]}:
-        await recompute_customer(conn, principal, row["customer_id"], at, DEFAULT_POLICY.customers)
+        await recompute_customer(
+            conn, principal, row["customer_id"], at, DEFAULT_POLICY.customers, job=job
+        )
     return row
 
 

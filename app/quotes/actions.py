@@ -1,8 +1,9 @@
 """Quote lifecycle actions: submit, approve, reject, send, accept, expire.
 
 Each one locks the quote row, checks `If-Match`, asks the rules service whether the move
-is allowed, changes the current version and mirrors its status on the quote, and writes
-the audit trail — all in the request's one transaction.
+is allowed, then saves through the pipeline: the quote's new status, with the current
+version's change, the audit entry and the action's event written alongside — all in the
+request's one transaction.
 """
 
 import uuid
@@ -10,17 +11,20 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.access import Kind, Principal
 from app.core.clock import utcnow
+from app.core.crud import Row
 from app.core.enums import QuoteStatus, Role
 from app.core.errors import Forbidden, RuleViolation
 from app.core.gates import enforce, error_items
 from app.core.http import require_if_match
+from app.events.catalogue import EventType
 from app.quotes import repository as repo
 from app.quotes.pricing import POLICY, content_of
-from app.quotes.service import Loaded, audit, load
+from app.quotes.service import QUOTES, Loaded, load, version_note
 from app.rules.quotes import (
     CONFLICT_CODES,
     QuoteAction,
@@ -33,6 +37,14 @@ from app.rules.quotes import (
 
 # People carry discount authority (or, for admins, none); partner API keys carry none.
 _PEOPLE = (Role.rep, Role.manager, Role.director, Role.admin)
+EVENTS = {
+    QuoteAction.submit: EventType.quote_submitted,
+    QuoteAction.approve: EventType.quote_approved,
+    QuoteAction.reject: EventType.quote_rejected,
+    QuoteAction.send: EventType.quote_sent,
+    QuoteAction.accept: EventType.quote_accepted,
+    QuoteAction.expire: EventType.quote_expired,
+}
 
 
 async def _begin(
@@ -75,20 +87,29 @@ async def _apply(
     auto_approved: bool = False,
 ) -> dict[str, Any]:
     status = quote_status_after(loaded.version["status"], action, auto_approved=auto_approved)
-    version = await repo.update_version(
-        conn, loaded.version["id"], {"status": status, **changes}, now
-    )
-    quote = await repo.quotes.update(
+    version_changes = {"status": status, **changes}
+    # The version as its UPDATE leaves it: written in the quote's own round trip, so
+    # not read back.
+    version = {**loaded.version, **version_changes, "updated_at": now}
+
+    def with_version(_: Row) -> list[sa.Executable]:
+        return [repo.version_update(loaded.version["id"], version_changes, now)]
+
+    quote = await QUOTES.save(
         conn,
         principal,
-        loaded.quote["id"],
+        loaded.quote,
         {"status": status},
-        expected_version=None,
-        current=loaded.quote,
+        EVENTS[action],
+        action=action.value,
+        at=now,
+        companions=with_version,
+        audit_note=version_note(loaded.version, version),
     )
-    after = Loaded(quote, version, loaded.lines)
-    await audit(conn, principal, action.value, loaded, after)
-    return after.detail()
+    # Every action changes the status, so the quote row (and the version with it) is
+    # always written.
+    assert quote is not loaded.quote
+    return Loaded(quote, version, loaded.lines).detail()
 
 
 def _require_approver(principal: Principal, loaded: Loaded) -> None:

@@ -1,32 +1,38 @@
 """Quotes whose validity ran out, expired in one pass (`salesflow run-deadlines`).
 
-The same transition and audit entry as `POST /quotes/{id}/expire`, recorded by the
-system: candidates come from one query, the rules service confirms each, and two set-based
-UPDATEs move the versions and their quotes.
+The same transition, audit entry and `quote.expired` event as `POST /quotes/{id}/expire`,
+recorded by the system: candidates come from one query, the rules service confirms each,
+two set-based UPDATEs move the versions and their quotes, and the audit entries and
+events of all of them are written together.
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.audit.service import record
+from app.audit.service import audit_table, audit_values
 from app.core.access import SYSTEM
+from app.core.crud import Row, all_dicts
 from app.core.enums import QuoteStatus
-from app.quotes.repository import quotes_table, versions_table
+from app.events.catalogue import EventType
+from app.events.outbox import event_values, events_table
+from app.quotes.repository import quotes, quotes_table, versions_table
 from app.rules.quotes import QUOTE_MOVES, QuoteAction, check_quote_action
 
 _EXPIRABLE, _ = QUOTE_MOVES[QuoteAction.expire]
+JOB = "quote_expiry"
 
 
-async def _lapsed(conn: AsyncConnection, now: datetime) -> list[Any]:
-    """Current versions that may expire and whose last valid day is behind `now`."""
+async def _lapsed(conn: AsyncConnection, now: datetime) -> list[dict[str, Any]]:
+    """Quotes (as the API shows them) whose current version may expire and whose last
+    valid day is behind `now`, with that version's id and validity."""
     statement = (
         sa.select(
-            quotes_table.c.id.label("quote_id"),
+            *quotes.columns,
             versions_table.c.id.label("version_id"),
-            versions_table.c.status,
             versions_table.c.valid_until,
         )
         .join(
@@ -42,12 +48,12 @@ async def _lapsed(conn: AsyncConnection, now: datetime) -> list[Any]:
         )
         .with_for_update(of=quotes_table)
     )
-    rows = (await conn.execute(statement)).all()
+    rows = all_dicts(await conn.execute(statement))
     return [
         row
         for row in rows
         if check_quote_action(
-            row.status, QuoteAction.expire, now=now, valid_until=row.valid_until
+            row["status"], QuoteAction.expire, now=now, valid_until=row["valid_until"]
         ).ok
     ]
 
@@ -60,22 +66,48 @@ async def expire_lapsed_quotes(conn: AsyncConnection, now: datetime) -> int:
     expired = {"status": QuoteStatus.expired, "updated_at": now}
     await conn.execute(
         versions_table.update()
-        .where(versions_table.c.id.in_([row.version_id for row in lapsed]))
+        .where(versions_table.c.id.in_([row["version_id"] for row in lapsed]))
         .values(**expired, expired_at=now)
     )
-    await conn.execute(
+    result = await conn.execute(
         quotes_table.update()
-        .where(quotes_table.c.id.in_([row.quote_id for row in lapsed]))
+        .where(quotes_table.c.id.in_([row["id"] for row in lapsed]))
         .values(**expired, version=quotes_table.c.version + 1)
+        .returning(*quotes.columns)
     )
-    for row in lapsed:
-        await record(
-            conn,
+    after = {row["id"]: row for row in all_dicts(result)}
+    befores = [{name: row[name] for name in after[row["id"]]} for row in lapsed]
+    await _record_expiries(conn, [(before, after[before["id"]]) for before in befores], now)
+    return len(lapsed)
+
+
+async def _record_expiries(
+    conn: AsyncConnection, changes: Sequence[tuple[Row, Row]], now: datetime
+) -> None:
+    """Each quote's audit entry and `quote.expired` event, as the pipeline writes one
+    change's (`app.core.records.record_change`), for all of them at once: one statement
+    on PostgreSQL, two on SQLite, however many quotes expired."""
+    note = {"expired_at": now}
+    audits = [
+        audit_values(
             SYSTEM,
             QuoteAction.expire.value,
             "quote",
-            row.quote_id,
-            before={"status": row.status, "expired_at": None},
-            after={"status": QuoteStatus.expired, "expired_at": now},
+            after["id"],
+            before=before,
+            after={**after, **note},
+            at=now,
         )
-    return len(lapsed)
+        for before, after in changes
+    ]
+    events = [
+        event_values(conn, SYSTEM, EventType.quote_expired, after, before=before, at=now, job=JOB)
+        for before, after in changes
+    ]
+    audit_insert = audit_table.insert().values(audits)
+    event_insert = events_table.insert().values(events)
+    if conn.dialect.name == "postgresql":
+        await conn.execute(event_insert.add_cte(audit_insert.cte("expiry_audit")))
+        return
+    await conn.execute(audit_insert)
+    await conn.execute(event_insert)

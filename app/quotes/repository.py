@@ -131,14 +131,31 @@ async def insert_version(
     return version
 
 
-async def update_version(
-    conn: AsyncConnection, version_id: uuid.UUID, values: Mapping[str, Any], at: datetime
-) -> Row:
-    statement = (
+def version_update(version_id: uuid.UUID, values: Mapping[str, Any], at: datetime) -> sa.Update:
+    """The UPDATE of one version, for the caller to run (or to pass along with the
+    quote's change, which writes it in the same round trip)."""
+    return (
         versions_table.update()
         .where(versions_table.c.id == version_id)
         .values(updated_at=at, **values)
-        .returning(*_VERSION_COLUMNS)
+    )
+
+
+async def update_version(
+    conn: AsyncConnection, version_id: uuid.UUID, values: Mapping[str, Any], at: datetime
+) -> Row:
+    statement = version_update(version_id, values, at).returning(*_VERSION_COLUMNS)
+    return (await conn.execute(statement)).mappings().one()
+
+
+async def touch(conn: AsyncConnection, quote_id: uuid.UUID, at: datetime) -> Row:
+    """Move the quote's version when only its current version's content changed (a
+    draft edited in place), so its ETag keeps covering the content."""
+    statement = (
+        quotes_table.update()
+        .where(quotes_table.c.id == quote_id)
+        .values(version=quotes_table.c.version + 1, updated_at=at)
+        .returning(*quotes.columns)
     )
     return (await conn.execute(statement)).mappings().one()
 

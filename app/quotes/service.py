@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.audit.service import record
 from app.core.access import Kind, Principal
 from app.core.clock import utcnow
 from app.core.crud import Page, Row, require_reference
@@ -20,6 +19,8 @@ from app.core.errors import not_found
 from app.core.gates import enforce
 from app.core.http import check_version
 from app.core.pagination import SortKey
+from app.core.records import Records, record_change
+from app.events.catalogue import EventType
 from app.quotes import repository as repo
 from app.quotes.pricing import (
     POLICY,
@@ -41,6 +42,10 @@ from app.rules.quotes import (
     default_valid_until,
 )
 
+QUOTES = Records(repo.quotes, "quote")
+# Fields a version shares with its quote (the quote's win in the audit entry).
+_QUOTE_FIELDS = frozenset(column.name for column in repo.quotes.columns) | {"quote_id"}
+
 
 @dataclasses.dataclass(frozen=True)
 class Loaded:
@@ -53,23 +58,15 @@ class Loaded:
     def detail(self) -> dict[str, Any]:
         return {**self.quote, "current_version": {**self.version, "lines": self.lines}}
 
-    def audit_view(self) -> dict[str, Any]:
-        return {**self.version, **self.quote}
 
-
-async def audit(
-    conn: AsyncConnection, principal: Principal, action: str, before: Loaded | None, after: Loaded
-) -> None:
-    """Every change to a quote is in the audit trail, with the version fields it touched."""
-    await record(
-        conn,
-        principal,
-        action,
-        "quote",
-        after.quote["id"],
-        before=before.audit_view() if before else None,
-        after=after.audit_view(),
-    )
+def version_note(before: Row | None, after: Row) -> dict[str, Any]:
+    """The version fields a change set, for the quote's audit entry: a quote's content
+    and approvals live on its versions, so the entry names them beside the quote's own."""
+    return {
+        name: value
+        for name, value in after.items()
+        if name not in _QUOTE_FIELDS and (before is None or before.get(name) != value)
+    }
 
 
 async def load(
@@ -121,23 +118,20 @@ async def _create(
     now = utcnow()
     require_valid_until(content.valid_until, now.date())
     version_values, line_values = priced(content)
-    quote = await repo.quotes.insert(
-        conn,
-        {
-            "deal_id": deal["id"],
-            "customer_id": deal["customer_id"],
-            "owner_id": deal["owner_id"] or principal.user_id,
-            "title": title,
-            "status": QuoteStatus.draft,
-            "current_version_no": 1,
-            "copied_from_id": copied_from_id,
-        },
-    )
+    values = {
+        "deal_id": deal["id"],
+        "customer_id": deal["customer_id"],
+        "owner_id": deal["owner_id"] or principal.user_id,
+        "title": title,
+        "status": QuoteStatus.draft,
+        "current_version_no": 1,
+        "copied_from_id": copied_from_id,
+    }
+    action = "copy" if copied_from_id else "create"
+    quote = await QUOTES.create(conn, principal, values, EventType.quote_created, action=action)
     draft = {"quote_id": quote["id"], "number": 1, "status": QuoteStatus.draft, **version_values}
     version = await repo.insert_version(conn, draft, line_values, now)
-    created = Loaded(quote, version, await repo.lines_of(conn, version["id"]))
-    await audit(conn, principal, "copy" if copied_from_id else "create", None, created)
-    return created.detail()
+    return Loaded(quote, version, await repo.lines_of(conn, version["id"])).detail()
 
 
 async def create_quote(
@@ -242,12 +236,46 @@ async def update_quote(
             require_valid_until(content.valid_until, now.date())
         version = await _store_content(conn, loaded, content, now)
         quote_changes |= {"status": version["status"], "current_version_no": version["number"]}
-    quote = await repo.quotes.update(
-        conn, principal, quote_id, quote_changes, expected_version=None, current=loaded.quote
+    quote = await _save_edit(conn, principal, loaded, quote_changes, version, now)
+    return Loaded(quote, version, await repo.lines_of(conn, version["id"])).detail()
+
+
+async def _save_edit(
+    conn: AsyncConnection,
+    principal: Principal,
+    loaded: Loaded,
+    changes: Mapping[str, Any],
+    version: Row,
+    now: datetime,
+) -> Row:
+    """The edit through the pipeline. A draft edited in place changes no field of the
+    quote row, yet its content did change: the quote's version still moves, with the
+    entry and the event of the edit."""
+    note = version_note(loaded.version, version)
+    quote = await QUOTES.save(
+        conn,
+        principal,
+        loaded.quote,
+        changes,
+        EventType.quote_updated,
+        action="update",
+        at=now,
+        audit_note=note,
     )
-    updated = Loaded(quote, version, await repo.lines_of(conn, version["id"]))
-    await audit(conn, principal, "update", loaded, updated)
-    return updated.detail()
+    if quote is not loaded.quote or not note:
+        return quote
+    quote = await repo.touch(conn, loaded.quote["id"], now)
+    await record_change(
+        conn,
+        principal,
+        EventType.quote_updated,
+        quote,
+        action="update",
+        before=loaded.quote,
+        at=now,
+        audit_note=note,
+    )
+    return quote
 
 
 async def get_quote(

@@ -153,6 +153,19 @@ def deal_stage_after(action: ContractAction) -> DealStage | None:
     }.get(action)
 
 
+# A contract moves its deal on only from the stage right before the one it leads to.
+_DEAL_STAGE_BEFORE = {
+    DealStage.implementation: DealStage.negotiation,
+    DealStage.won: DealStage.implementation,
+}
+
+
+def deal_stage_required(target: DealStage) -> DealStage:
+    """The stage the deal must be in for a contract action to move it to `target`
+    (one of `deal_stage_after`'s): the stage right before it."""
+    return _DEAL_STAGE_BEFORE[target]
+
+
 # ------------------------------------------------------------------------ milestones
 
 
