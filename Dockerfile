@@ -13,10 +13,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     SALESFLOW_ENVIRONMENT=production \
     SALESFLOW_LOG_JSON=true \
-    SALESFLOW_WORKERS=2 \
-    SALESFLOW_DATABASE_URL=sqlite+aiosqlite:////srv/data/salesflow.db
-RUN groupadd --system salesflow && useradd --system --gid salesflow --home /srv salesflow \
-    && mkdir -p /srv/data && chown salesflow:salesflow /srv/data
+    SALESFLOW_WORKERS=2
+RUN groupadd --system salesflow && useradd --system --gid salesflow --home /srv salesflow
 WORKDIR /srv
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
@@ -26,7 +24,7 @@ USER salesflow
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
   CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health/live', timeout=2).status == 200 else 1)"
-# The embedded SQLite file lives in the /srv/data volume; production sets
-# SALESFLOW_DATABASE_URL (postgresql+asyncpg://...) and SALESFLOW_JWT_SECRET at run time.
-VOLUME ["/srv/data"]
+# Production refuses to start without SALESFLOW_DATABASE_URL (postgresql+asyncpg://...)
+# and SALESFLOW_JWT_SECRET, given at run time. The same image runs the background jobs:
+# `docker run ... salesflow worker` (one or more beside the API containers).
 CMD ["salesflow", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -15,6 +15,14 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Procrastinate's tables are its own (revision 0011 applies its schema file): not
+    compared with the app's metadata."""
+    return not (type_ == "table" and reflected and (name or "").startswith("procrastinate_"))
+
+
 def database_url() -> str:
     return config.attributes.get("database_url") or get_settings().database_url
 
@@ -36,6 +44,7 @@ def do_run_migrations(connection: Connection) -> None:
         connection=connection,
         target_metadata=metadata,
         compare_type=True,
+        include_object=include_object,
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():

@@ -54,6 +54,24 @@ def serve(
     )
 
 
+@cli.command()
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, help="Jobs run at once (default SALESFLOW_WORKER_CONCURRENCY)."),
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Worker name in logs and job records.")] = None,
+) -> None:
+    """Run background jobs on PostgreSQL (Procrastinate) until SIGINT or SIGTERM: the SLA
+    sweep, the scheduled round, webhook fan-out and deliveries. Run as many as you like."""
+    from app.jobs import engine
+
+    settings = get_settings()
+    if concurrency is not None:
+        settings = settings.model_copy(update={"worker_concurrency": concurrency})
+    engine.main(settings, name=name)
+
+
 def serve_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's options that come from the settings.
 

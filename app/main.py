@@ -21,16 +21,16 @@ from app.core.problems import install_error_handlers
 from app.customers.router import router as customers_router
 from app.deals.router import router as deals_router
 from app.events.router import router as events_router
+from app.jobs.inprocess import run_forever as run_jobs_in_process
 from app.leads.router import router as leads_router
 from app.ops.router import router as ops_router
-from app.ops.schedule import run_schedule_forever
 from app.policy.router import router as policy_router
 from app.quotes.router import router as quotes_router
 from app.reports.router import router as reports_router
 from app.tasks.router import router as tasks_router
 from app.tickets.router import router as tickets_router
-from app.tickets.sweeper import run_sweeper_forever
 from app.users.router import router as users_router
+from app.webhooks.router import router as webhooks_router
 
 API_DESCRIPTION = """\
 Salesflow runs a company's B2B sales procedure end to end — leads, customers, deals,
@@ -61,6 +61,7 @@ ROUTERS = (
     policy_router,
     campaigns_router,
     reports_router,
+    webhooks_router,
 )
 
 
@@ -71,15 +72,17 @@ def operation_id(route: APIRoute) -> str:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.settings = await serving_settings(app.state.db, app.state.settings)
-    sweeper = asyncio.create_task(run_sweeper_forever(app), name="sla-sweeper")
-    schedule = asyncio.create_task(run_schedule_forever(app), name="schedule")
+    # On PostgreSQL the background work is `salesflow worker`'s; on SQLite it is ours.
+    jobs = None
+    if app.state.settings.job_runner == "in_process":
+        jobs = asyncio.create_task(run_jobs_in_process(app.state), name="jobs")
     try:
         yield
     finally:
-        for job in (sweeper, schedule):
-            job.cancel()
+        if jobs is not None:
+            jobs.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await job
+                await jobs
         await app.state.db.dispose()
 
 

@@ -55,7 +55,7 @@ ROLE_ACCESS: dict[Role, dict[Kind, frozenset[Mode]]] = {
 }
 
 # Beside the kinds' scopes: the change feed (`GET /api/v1/events`), and managing webhooks.
-FEED_SCOPES = frozenset({"events:read"})
+FEED_SCOPES = frozenset({"events:read", "webhooks:read", "webhooks:write"})
 API_KEY_SCOPES = frozenset(f"{k.value}:{m}" for k in Kind for m in MODES) | FEED_SCOPES
 
 
@@ -255,11 +255,16 @@ def visible(principal: Principal, kind: Kind, table: sa.Table) -> sa.ColumnEleme
     if kind in (Kind.leads, Kind.deals):
         return _shared_or_owned(principal, table)
     if kind in (Kind.quotes, Kind.contracts):
-        # The deal's people see its quotes and contracts, shared deals included.
-        return sa.or_(
-            owned_by(principal, table.c.owner_id),
-            table.c.deal_id.in_(_visible_ids(principal, Kind.deals)),
+        # The deal's people see its quotes and contracts, shared deals included. A
+        # correlated EXISTS: the planner looks the one deal up by its key, where `IN
+        # (visible deals)` would hash every deal the viewer may see.
+        from app.models import Deal
+
+        deals: sa.Table = Deal.__table__  # type: ignore[attr-defined]
+        through_deal = sa.exists().where(
+            deals.c.id == table.c.deal_id, visible(principal, Kind.deals, deals)
         )
+        return sa.or_(owned_by(principal, table.c.owner_id), through_deal)
     if kind == Kind.tickets:
         if principal.role == Role.support_agent:
             return sa.true()

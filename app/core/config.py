@@ -62,8 +62,24 @@ class Settings(BaseSettings):
     # in front of the service: browsers then refuse plain HTTP to this host).
     hsts_seconds: int = Field(default=0, ge=0, le=2 * 365 * 24 * 3600)
 
+    # Background work: Procrastinate workers (`salesflow worker`) on PostgreSQL, the API
+    # process itself on SQLite (None: chosen by the database).
+    jobs: Literal["procrastinate", "in_process"] | None = None
+    worker_concurrency: int = Field(default=4, ge=1, le=100)
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # How often new events are fanned out to webhook endpoints (and due retries looked for).
+    jobs_dispatch_interval_seconds: float = Field(default=2.0, ge=0, le=60)
+
     sla_sweep_interval_seconds: float = Field(default=30.0, ge=0)
     triggers_interval_seconds: float = Field(default=3600.0, ge=0)
+
+    # Webhooks to partner systems (app.webhooks). Endpoint URLs resolving to loopback,
+    # private, link-local or reserved addresses are refused unless `webhook_allow_private`
+    # (tests, on-premises installs); plain http is refused in production unless
+    # `webhook_allow_http`. Each attempt waits `webhook_timeout_seconds` at most.
+    webhook_allow_private: bool = False
+    webhook_allow_http: bool = False
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0, le=60)
 
     @field_validator("jwt_secret")
     @classmethod
@@ -102,6 +118,18 @@ class Settings(BaseSettings):
     def _metrics_token_when_asked(self) -> "Settings":
         if self.metrics == "token" and self.metrics_token is None:
             raise ValueError("SALESFLOW_METRICS=token needs SALESFLOW_METRICS_TOKEN")
+        return self
+
+    @property
+    def job_runner(self) -> Literal["procrastinate", "in_process"]:
+        if self.jobs is not None:
+            return self.jobs
+        return "in_process" if self.is_sqlite else "procrastinate"
+
+    @model_validator(mode="after")
+    def _procrastinate_needs_postgres(self) -> "Settings":
+        if self.jobs == "procrastinate" and self.is_sqlite:
+            raise ValueError("SALESFLOW_JOBS=procrastinate needs PostgreSQL")
         return self
 
     @property

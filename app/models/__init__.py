@@ -12,6 +12,7 @@ from app.models.system import AuditEntry, IdempotencyKey
 from app.models.tasks import Task
 from app.models.tickets import Ticket, TicketSlaEvent
 from app.models.users import ApiKey, InstanceSecret, LoginThrottle, Team, User
+from app.models.webhooks import WebhookAttempt, WebhookCursor, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Activity",
@@ -40,5 +41,9 @@ __all__ = [
     "Ticket",
     "TicketSlaEvent",
     "User",
+    "WebhookAttempt",
+    "WebhookCursor",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "metadata",
 ]

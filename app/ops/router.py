@@ -2,6 +2,7 @@
 metrics are exposed as `SALESFLOW_METRICS` says."""
 
 import hmac
+import logging
 
 from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -10,9 +11,11 @@ from starlette.responses import Response
 from app.core.errors import ErrorItem, NotFound, ServiceUnavailable, Unauthorized
 from app.core.json import JsonResponse
 from app.core.routing import problems
+from app.jobs import metrics as job_metrics
 from app.ops.migrations import migration_state
 
 router = APIRouter(tags=["ops"])
+log = logging.getLogger("salesflow.ops")
 
 
 @router.get("/health/live", summary="Liveness")
@@ -63,4 +66,10 @@ async def metrics(request: Request) -> Response:
         expected = f"Bearer {settings.metrics_token}"
         if not hmac.compare_digest(sent.encode(), expected.encode()):
             raise Unauthorized("Send the metrics token as `Authorization: Bearer <token>`.")
+    try:
+        await job_metrics.refresh(
+            request.app.state.db, with_jobs=settings.job_runner == "procrastinate"
+        )
+    except Exception:  # the request metrics are still worth a scrape
+        log.exception("background-work metrics unavailable")
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,7 +1,7 @@
-"""The in-process schedule of the work that comes due with time alone.
+"""The scheduled round: the work that comes due with time alone.
 
-Every `settings.triggers_interval_seconds` (0 disables it) each API process runs one round,
-in one transaction:
+Every `settings.triggers_interval_seconds` (0 disables it) the job engine runs one round
+(`app.jobs`), in one transaction:
 1. re-tier every customer (as `salesflow recompute-tiers`), then open the renewal and
    reactivation tasks that fell due (as `salesflow run-triggers`), in that order, since
    the tasks are chosen by tier;
@@ -15,18 +15,14 @@ keys and the deadlines' state checks would keep an overlap harmless anyway.
 (The SLA sweeper has its own, much shorter interval: `app.tickets.sweeper`.)
 """
 
-import asyncio
-import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.auth.service import forget_old_failures
 from app.contracts.deadlines import DeemedRun, deem_due_acceptances
-from app.core.clock import utcnow
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.deps import forget_old_idempotency_keys
@@ -35,8 +31,6 @@ from app.customers.triggers import TriggerRun, run_time_triggers
 from app.events.service import prune_events
 from app.quotes.expiry import expire_lapsed_quotes
 from app.rules.policy import DEFAULT_POLICY
-
-log = logging.getLogger("salesflow.schedule")
 
 # Any fixed bigint naming this job among the advisory locks ("SFtiers").
 ROUND_LOCK_KEY = 0x5346_7469_6572_73
@@ -73,29 +67,3 @@ async def run_round(db: Database, settings: Settings, now: datetime) -> RoundRes
         keys = await forget_old_idempotency_keys(conn, settings, now)
         pruned = await prune_events(conn, now, settings.events_retention_days)
     return RoundResult(tiered, tasks, expired, acceptances, failures, keys, pruned)
-
-
-async def run_schedule_forever(app: Any) -> None:
-    """A round every `settings.triggers_interval_seconds` until cancelled (0 disables it)."""
-    interval = app.state.settings.triggers_interval_seconds
-    if interval <= 0:
-        return
-    while True:
-        try:
-            result = await run_round(app.state.db, app.state.settings, utcnow())
-        except Exception:
-            # A failed round (database restarting) must not end the loop; the next one
-            # recomputes everything and opens whatever this one missed.
-            log.exception("scheduled round failed; retrying in %s s", interval)
-        else:
-            if result is not None:
-                log.info(
-                    "scheduled round: %d re-tiered, %d renewal and %d reactivation tasks, "
-                    "%d quotes expired, %d contracts deemed accepted",
-                    result.tiered,
-                    result.tasks.renewals,
-                    result.tasks.reactivations,
-                    result.expired_quotes,
-                    result.acceptances.deemed,
-                )
-        await asyncio.sleep(interval)

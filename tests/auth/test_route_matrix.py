@@ -34,7 +34,10 @@ PARAMETERS = {
     "team_id": "east",
     "key_id": "key_read_id",
     "campaign_id": "campaign",
+    "endpoint_id": "webhook_endpoint",
 }
+# A parameter whose record depends on the resource it is under.
+NESTED_PARAMETERS = {("webhook-endpoints", "delivery_id"): "webhook_delivery"}
 
 EVERYONE = (
     "east_rep",
@@ -94,7 +97,7 @@ def admin_outcome(actor: str, kind: str, method: str) -> str:
             if actor in ("east_manager", "west_manager", "director", "admin")
             else "refused"
         )
-    if kind == "api-keys" or actor.startswith("key_") or not reading:
+    if kind in ("api-keys", "webhook-endpoints") or actor.startswith("key_") or not reading:
         return "through" if actor == "admin" else "refused"
     # East's rep and East itself: seen by the rep, the team (a team by its members), and
     # the directors and admins.
@@ -182,9 +185,11 @@ def _fill(path: str, ids: dict[str, str], *, hide: bool) -> tuple[str, str]:
     names = re.findall(r"\{([^}]+)\}", path)
     unknown = [n for n in names if n not in PARAMETERS]
     assert not unknown, f"{path}: add {unknown} to PARAMETERS"
-    target = ids[PARAMETERS[names[0]]]
-    for position, name in enumerate(names):
-        value = ids[PARAMETERS[name]]
+    kind = _kind(path)
+    records = [NESTED_PARAMETERS.get((kind, name), PARAMETERS[name]) for name in names]
+    target = ids[records[0]]
+    for position, (name, record) in enumerate(zip(names, records, strict=True)):
+        value = ids[record]
         if hide and position == 0:
             value = str(uuid.uuid4())
         path = path.replace("{" + name + "}", value, 1)
@@ -206,7 +211,35 @@ async def _ids(conn, company: Company) -> dict[str, str]:  # type: ignore[no-unt
     ids["east_rep_user"] = str(company["east_rep"].id)
     ids["key_read_id"] = str(company["key_read"].id)
     ids["campaign"] = str(await make_campaign(conn, name=f"Matrix {uuid.uuid4().hex[:6]}"))
+    endpoint, delivery = await _webhook_delivery(conn)
+    ids["webhook_endpoint"], ids["webhook_delivery"] = str(endpoint), str(delivery)
     return ids
+
+
+async def _webhook_delivery(conn) -> tuple[uuid.UUID, uuid.UUID]:  # type: ignore[no-untyped-def]
+    """An endpoint (at a reserved address: a test send is refused, never sent) with one
+    delivery waiting."""
+    from app.core.clock import utcnow
+    from app.models import WebhookDelivery, WebhookEndpoint
+    from tests.factories import insert
+
+    endpoint = await insert(
+        conn, WebhookEndpoint, url="https://192.0.2.1/hook", event_types=["*"], secret="whsec_x"
+    )
+    delivery = uuid.uuid4()
+    await conn.execute(
+        WebhookDelivery.__table__.insert().values(  # type: ignore[attr-defined]
+            id=delivery,
+            endpoint_id=endpoint["id"],
+            event_id=uuid.uuid4(),
+            event_type="deal.created",
+            event_txid=1,
+            event_seq=1,
+            event_occurred_at=utcnow(),
+            created_at=utcnow(),
+        )
+    )
+    return endpoint["id"], delivery
 
 
 def _matches(want: str, response) -> bool:  # type: ignore[no-untyped-def]

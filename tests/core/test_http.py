@@ -118,9 +118,7 @@ async def test_a_well_formed_if_match_is_judged_against_the_version(
     assert (task.json()["title"] == "Renamed") is (status == 200)
 
 
-async def test_a_weak_etag_names_the_reason_and_an_unknown_record_is_still_a_404(
-    client, conn, rep
-):
+async def test_a_weak_etag_names_the_reason_and_an_unknown_record_is_still_a_404(client, conn, rep):
     task_id = await make_task(conn, assignee_id=rep.id)
     weak = {**rep.headers, "If-Match": 'W/"1"'}
     response = await client.patch(f"/api/v1/tasks/{task_id}", json={"title": "X"}, headers=weak)

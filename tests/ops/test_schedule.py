@@ -1,6 +1,5 @@
 """The in-process scheduled round: re-tier, open due tasks, run deadlines, forget old keys."""
 
-import asyncio
 from datetime import timedelta
 from decimal import Decimal
 
@@ -54,50 +53,6 @@ async def test_a_round_re_tiers_then_opens_the_due_tasks_once(app, conn, gone_qu
     again = await schedule.run_round(app.state.db, app.state.settings, utcnow())
     assert again is not None and again.tasks.reactivations == 0
     assert await _state(conn, gone_quiet) == ("dormant", "C", ["dormant_reactivation"])
-
-
-async def test_the_loop_runs_rounds_until_cancelled_and_can_be_disabled(
-    app, conn, gone_quiet, monkeypatch
-):
-    app.state.settings = app.state.settings.model_copy(update={"triggers_interval_seconds": 0})
-    await asyncio.wait_for(schedule.run_schedule_forever(app), timeout=1)  # returns at once
-    assert (await _state(conn, gone_quiet))[0] == "potential"
-
-    ran = asyncio.Event()
-    real_round = schedule.run_round
-
-    async def round_once(db, settings, now):  # type: ignore[no-untyped-def]
-        result = await real_round(db, settings, now)
-        ran.set()
-        return result
-
-    monkeypatch.setattr(schedule, "run_round", round_once)
-    app.state.settings = app.state.settings.model_copy(update={"triggers_interval_seconds": 60})
-    loop = asyncio.create_task(schedule.run_schedule_forever(app))
-    await asyncio.wait_for(ran.wait(), timeout=10)
-    loop.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await loop
-    assert await _state(conn, gone_quiet) == ("dormant", "C", ["dormant_reactivation"])
-
-
-async def test_a_failed_round_does_not_end_the_loop(app, monkeypatch):
-    retried = asyncio.Event()
-    calls = []
-
-    async def broken(db, settings, now):  # type: ignore[no-untyped-def]
-        calls.append(now)
-        if len(calls) == 2:
-            retried.set()
-        raise RuntimeError("database restarting")
-
-    monkeypatch.setattr(schedule, "run_round", broken)
-    app.state.settings = app.state.settings.model_copy(update={"triggers_interval_seconds": 0.01})
-    loop = asyncio.create_task(schedule.run_schedule_forever(app))
-    await asyncio.wait_for(retried.wait(), timeout=10)
-    loop.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await loop
 
 
 def test_settings_default_to_an_hourly_round():
