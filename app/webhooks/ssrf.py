@@ -103,6 +103,10 @@ async def resolve(url: str, settings: Settings) -> Target:
     return Target(parts, host, port, addresses[0])
 
 
+# A resolver that does not answer must not hold a request (or a delivery) for long.
+RESOLVE_TIMEOUT_SECONDS = 5.0
+
+
 async def _addresses(host: str, port: int) -> list[IPAddress]:
     try:
         return [ipaddress.ip_address(host)]
@@ -110,9 +114,15 @@ async def _addresses(host: str, port: int) -> list[IPAddress]:
         pass
     loop = asyncio.get_running_loop()
     try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = await asyncio.wait_for(
+            loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT_SECONDS
+        )
     except (socket.gaierror, UnicodeError) as error:
         raise UnsafeUrl("url_unresolvable", f"{host} does not resolve: {error}") from None
+    except TimeoutError:
+        raise UnsafeUrl(
+            "url_unresolvable", f"{host} did not resolve within {RESOLVE_TIMEOUT_SECONDS} s"
+        ) from None
     addresses: list[IPAddress] = []
     for _family, _type, _proto, _name, sockaddr in infos:
         # A scoped IPv6 address (fe80::1%eth0) is link-local anyway; drop the scope.
