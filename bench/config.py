@@ -30,6 +30,12 @@ class Scale:
     open_lead_share: float = 0.2
     # Quotes for deals that reached the proposal stage, at most this many.
     max_quotes: int = 10_000
+    # The one-way write scenarios act on each record once per run, so a run needs a pool
+    # of them: a deal in the proposal stage carries this many quotes (its offer and
+    # alternatives still in draft), and this many tickets are the fresh intake, new and
+    # assigned, that `ticket_respond` answers. A run of 10 s at ~500 requests/s uses 5,000.
+    quote_options: int = 1
+    intake_tickets: int = 6_000
 
     @property
     def database(self) -> str:
@@ -37,7 +43,9 @@ class Scale:
 
 
 SCALES = {
-    "small": Scale("small", 10_000, 50_000, 20_000, teams=4, reps_per_team=6, agents=8),
+    "small": Scale(
+        "small", 10_000, 50_000, 20_000, teams=4, reps_per_team=6, agents=8, quote_options=4
+    ),
     # The reports' dataset: a million deals, a year and more of history.
     "medium": Scale(
         "medium",
@@ -58,9 +66,21 @@ SCALES = {
         reps_per_team=10,
         agents=40,
         max_quotes=200_000,
+        intake_tickets=20_000,
     ),
     # A few seconds' worth, for the unit tests and a quick smoke run.
-    "tiny": Scale("tiny", 500, 2_000, 500, teams=2, reps_per_team=3, agents=2, max_quotes=300),
+    "tiny": Scale(
+        "tiny",
+        500,
+        2_000,
+        500,
+        teams=2,
+        reps_per_team=3,
+        agents=2,
+        max_quotes=300,
+        quote_options=2,
+        intake_tickets=200,
+    ),
 }
 
 

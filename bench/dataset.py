@@ -15,12 +15,16 @@ Distributions, roughly as a sales organisation looks:
   is closed (40% won, 60% lost); open deals thin out along the pipeline; every stage
   change is in `deal_stage_history`;
 - quotes: for some deals that reached the proposal stage, priced by the rules service;
-- tickets: over two years, status by age, SLA due times by priority.
+- tickets: over two years, status by age, SLA due times by priority; plus the fresh
+  intake (`Scale.intake_tickets`): new tickets reported in the 20 minutes before "now",
+  each assigned to an agent, with its SLA clock started and its due times computed by
+  the service's own SLA rules, as `POST /tickets` would have stored them.
 """
 
 import bisect
 import functools
 import itertools
+import json
 import random
 import uuid
 from collections.abc import Iterator, Sequence
@@ -45,12 +49,14 @@ from app.core.enums import (
     RatingLevel,
     Role,
     Seniority,
+    SlaEventKind,
     TicketPriority,
     TicketStatus,
     TicketType,
 )
 from app.rules.customers import compute_grade
 from app.rules.quotes import QuoteLine, compute_totals, fingerprint
+from app.rules.tickets import queue_for
 from bench.config import Scale
 
 Row = tuple[Any, ...]
@@ -77,8 +83,9 @@ USER_COLUMNS = columns(
 CUSTOMER_COLUMNS = columns(
     """
     id created_at updated_at version name industry company_size region annual_revenue
-    currency tags owner_id tier tier_reason tier_computed_at grade need_intensity
-    purchasing_power lifecycle_stage last_contact_at last_purchase_at archived_at
+    currency tags owner_id tier tier_reason computed_tier computed_tier_reason
+    tier_computed_at grade need_intensity purchasing_power lifecycle_stage last_contact_at
+    last_purchase_at archived_at
     """
 )
 CONTACT_COLUMNS = columns(
@@ -126,7 +133,14 @@ TICKET_COLUMNS = columns(
     """
     id created_at updated_at version subject type priority status queue channel customer_id
     contact_id assignee_id reported_at first_responded_at resolved_at closed_at sla_status
-    first_response_due_at resolution_due_at next_due_at escalation_level
+    first_response_due_at resolution_due_at next_due_at escalation_level sla_at_risk_at
+    sla_next_action_at
+    """
+)
+SLA_EVENT_COLUMNS = columns(
+    """
+    id ticket_id seq kind clock at policy_version calendar_version payload actor_id
+    recorded_at
     """
 )
 
@@ -141,6 +155,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "quote_versions": QUOTE_VERSION_COLUMNS,
     "quote_line_items": QUOTE_LINE_COLUMNS,
     "tickets": TICKET_COLUMNS,
+    "ticket_sla_events": SLA_EVENT_COLUMNS,
 }
 
 # Every deal's stage path, derived from the deal itself once it is loaded: PostgreSQL
@@ -275,6 +290,9 @@ TICKET_PRIORITIES = (
     (TicketPriority.high, 20),
     (TicketPriority.urgent, 5),
 )
+# The fresh intake: service tickets (feedback needs a category, and waits less urgently).
+INTAKE_TYPES = tuple(pair for pair in TICKET_TYPES if pair[0] != TicketType.feedback)
+INTAKE_MINUTES = 20  # within every policy's first-response time (30 min for complaints)
 OPEN_TICKET_STATUSES = (
     (TicketStatus.new, 20),
     (TicketStatus.open, 50),
@@ -377,6 +395,7 @@ class CustomerIndex:
     owner: list[int] = field(default_factory=list)  # index into reps, -1 for nobody
     first_contact: list[uuid.UUID] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
+    tiers: list[CustomerTier] = field(default_factory=list)
 
 
 @dataclass
@@ -384,8 +403,8 @@ class DealBatch:
     """One deal with the rows that hang off it."""
 
     deal: Row
-    quote: Row | None = None
-    quote_version: Row | None = None
+    quotes: list[Row] = field(default_factory=list)
+    quote_versions: list[Row] = field(default_factory=list)
     quote_lines: list[Row] = field(default_factory=list)
 
 
@@ -476,6 +495,7 @@ class Dataset:
             index.created.append(created)
             index.owner.append(owner)
             index.names.append(name)
+            index.tiers.append(tier)
             yield (
                 ident,
                 instant(created),
@@ -490,6 +510,8 @@ class Dataset:
                 _json_list(tags),
                 None if owner < 0 else self.org.reps[owner],
                 tier,
+                "bench dataset",
+                tier,  # no override: the tier acted on is the computed one
                 "bench dataset",
                 instant(updated),
                 compute_grade(need, power),
@@ -658,6 +680,9 @@ class Dataset:
             if in_proposal or (quotes_left and reached_proposal and rng.random() < quote_share):
                 self._quote(rng, batch, rng.choice(templates))
                 quotes_left = max(0, quotes_left - 1)
+            if in_proposal:  # alternatives to the offer, still being drafted
+                for option in range(2, self.scale.quote_options + 1):
+                    self._quote(rng, batch, rng.choice(templates), option=option)
             yield batch
 
     def _deal(
@@ -716,13 +741,17 @@ class Dataset:
         )
         return DealBatch(deal)
 
-    def _quote(self, rng: random.Random, batch: DealBatch, template: "QuoteTemplate") -> None:
+    def _quote(
+        self, rng: random.Random, batch: DealBatch, template: "QuoteTemplate", option: int = 1
+    ) -> None:
         deal = batch.deal
         stage = deal[7]
         created = deal[13] or deal[1]  # priced once the presales approval is in
         quote_id = uuid7_at(created.timestamp(), rng)
         version_id = uuid7_at(created.timestamp(), rng)
-        if stage == DealStage.proposal:
+        if option > 1:
+            status = QuoteStatus.draft
+        elif stage == DealStage.proposal:
             status = QuoteStatus.draft if rng.random() < 0.8 else QuoteStatus.approved
         elif stage == DealStage.lost:
             status = QuoteStatus.rejected
@@ -734,42 +763,36 @@ class Dataset:
         submitted = status != QuoteStatus.draft
         print_ = template.fingerprint(valid_until)
         owner = deal[6]
-        batch.quote = (
-            quote_id,
-            created,
-            created,
-            1,
-            deal[0],
-            deal[5],
-            owner,
-            f"Quote for {deal[4]}",
-            status,
-            1,
+        title = f"Quote for {deal[4]}" if option == 1 else f"Option {option} for {deal[4]}"
+        batch.quotes.append(
+            (quote_id, created, created, 1, deal[0], deal[5], owner, title, status, 1)
         )
         totals = template.totals
-        batch.quote_version = (
-            version_id,
-            created,
-            created,
-            quote_id,
-            1,
-            status,
-            "CNY",
-            valid_until,
-            Decimal(0),
-            Decimal(0),
-            totals.list_total,
-            totals.subtotal,
-            totals.total,
-            totals.effective_discount_pct,
-            print_,
-            created if submitted else None,
-            owner if submitted else None,
-            created if submitted else None,
-            owner if submitted else None,
-            print_ if submitted else None,
+        batch.quote_versions.append(
+            (
+                version_id,
+                created,
+                created,
+                quote_id,
+                1,
+                status,
+                "CNY",
+                valid_until,
+                Decimal(0),
+                Decimal(0),
+                totals.list_total,
+                totals.subtotal,
+                totals.total,
+                totals.effective_discount_pct,
+                print_,
+                created if submitted else None,
+                owner if submitted else None,
+                created if submitted else None,
+                owner if submitted else None,
+                print_ if submitted else None,
+            )
         )
-        batch.quote_lines = [
+        batch.quote_lines += [
             (
                 uuid7_at(created.timestamp(), rng),
                 version_id,
@@ -844,7 +867,78 @@ class Dataset:
                 instant(resolve_due),
                 None if next_due is None else instant(next_due),
                 0,
+                None,
+                None,
             )
+
+    def intake_rows(self) -> Iterator[tuple[Row, Row]]:
+        """The fresh intake: each new ticket with its SLA log's first event (`started`).
+
+        Its policy, due times and sweep instants are what the service's SLA rules give a
+        ticket opened at its reported time (`app.tickets.service.open_ticket`), so the
+        service can act on it; `bench run` moves the intake to just before the wall
+        clock's "now" before each run, so every first response is in time.
+        """
+        from app.tickets.clocks import plan_clocks
+        from app.tickets.policy import REGISTRY
+
+        rng = self.rng("intake")
+        index = self.customers
+        types, priorities = Picker(INTAKE_TYPES), Picker(TICKET_PRIORITIES)
+        agents = self.org.agents
+        span = INTAKE_MINUTES * 60
+        instants = sorted(self.now - span * rng.random() for _ in range(self.scale.intake_tickets))
+        for n, reported in enumerate(instants):
+            c = rng.randrange(len(index.ids))
+            ticket_type, priority = types(rng), priorities(rng)
+            tier = index.tiers[c]
+            policy = REGISTRY.policy_for(ticket_type, tier, priority)
+            at = instant(reported)
+            started = REGISTRY.event(SlaEventKind.started, at, policy)
+            why = {"type": ticket_type, "priority": priority, "customer_tier": tier}
+            plan = plan_clocks(REGISTRY, [], [(started, why)], at, escalation_level=0)
+            clocks = plan.columns
+            ident = uuid7_at(reported, rng)
+            ticket = (
+                ident,
+                at,
+                at,
+                1,
+                f"Intake {n:07d}: line sensor reports drift",
+                ticket_type,
+                priority,
+                TicketStatus.new,
+                queue_for(ticket_type, None),
+                rng.choice(_CHANNELS),
+                index.ids[c],
+                index.first_contact[c],
+                agents[n % len(agents)],
+                at,
+                None,
+                None,
+                None,
+                clocks["sla_status"],
+                clocks["first_response_due_at"],
+                clocks["resolution_due_at"],
+                clocks["next_due_at"],
+                clocks["escalation_level"],
+                clocks["sla_at_risk_at"],
+                clocks["sla_next_action_at"],
+            )
+            event = (
+                uuid7_at(reported, rng),
+                ident,
+                1,
+                started.kind,
+                started.clock,
+                started.at,
+                started.policy_version,
+                started.calendar_version,
+                json.dumps({k: str(v) for k, v in why.items()}),
+                None,
+                at,
+            )
+            yield ticket, event
 
 
 def _sla_status(

@@ -80,11 +80,18 @@ def deal_chunks(data: Dataset) -> Iterator[Chunk]:
         chunk: Chunk = {table: [] for table in DEAL_TABLES}
         for batch in batches:
             chunk["deals"].append(batch.deal)
-            if batch.quote is not None and batch.quote_version is not None:
-                chunk["quotes"].append(batch.quote)
-                chunk["quote_versions"].append(batch.quote_version)
-                chunk["quote_line_items"].extend(batch.quote_lines)
+            chunk["quotes"] += batch.quotes
+            chunk["quote_versions"] += batch.quote_versions
+            chunk["quote_line_items"] += batch.quote_lines
         yield chunk
+
+
+def ticket_chunks(data: Dataset) -> Iterator[Chunk]:
+    """The tickets over two years, then the fresh intake with the first event of each
+    one's SLA log."""
+    yield from table_chunks("tickets", data.ticket_rows())
+    for pairs in chunks(data.intake_rows()):
+        yield {"tickets": [t for t, _ in pairs], "ticket_sla_events": [e for _, e in pairs]}
 
 
 class Loader:
@@ -211,7 +218,7 @@ async def fill(scale: Scale, seed: int, anchor: date | None, vacuum: bool) -> Lo
         await loader.copy("leads", table_chunks("leads", data.lead_rows()))
         await loader.copy("deals", deal_chunks(data))
         # PostgreSQL derives the history while Python makes the tickets.
-        tickets = loader.copy("tickets", table_chunks("tickets", data.ticket_rows()))
+        tickets = loader.copy("tickets", ticket_chunks(data))
         await derive_stage_history([second, third], report, also=tickets)
         await derive_stage_stays(conn, report)
         started = time.perf_counter()

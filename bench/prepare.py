@@ -35,6 +35,11 @@ class Request:
     body: str | None
     sample: dict[str, Any]
     alternate_body: str | None = None
+    if_match: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        """The request's own headers besides the token and the content type."""
+        return {} if self.if_match is None else {"If-Match": self.if_match}
 
 
 @dataclass
@@ -44,14 +49,25 @@ class RequestSet:
     notes: list[str] = field(default_factory=list)
 
     def lua(self, threads: int) -> str:
-        """The data file the wrk script loads: paths, bodies, and a table of tokens."""
+        """The data file the wrk script loads: paths, bodies, and a table of tokens.
+
+        A row is `{path, token index, body or nil}`, with `alt = <alternate body>` and
+        `ifm = <If-Match>` where the scenario has them.
+        """
         tokens: dict[str, int] = {}
         rows = []
         for r in self.requests:
             index = tokens.setdefault(r.token, len(tokens) + 1)
-            body = "nil" if r.body is None else lua_string(r.body)
-            alternate = "" if r.alternate_body is None else f", {lua_string(r.alternate_body)}"
-            rows.append(f"{{{lua_string(r.path)}, {index}, {body}{alternate}}}")
+            fields = [
+                lua_string(r.path),
+                str(index),
+                "nil" if r.body is None else lua_string(r.body),
+            ]
+            if r.alternate_body is not None:
+                fields.append(f"alt = {lua_string(r.alternate_body)}")
+            if r.if_match is not None:
+                fields.append(f"ifm = {lua_string(r.if_match)}")
+            rows.append("{" + ", ".join(fields) + "}")
         s = self.scenario
         return "\n".join(
             [
@@ -96,7 +112,8 @@ async def build(
         body = None if scenario.body is None else _fill(scenario.body, sample, quote=False)
         alternate = scenario.alternate_body
         alternate = None if alternate is None else _fill(alternate, sample, quote=False)
-        requests.append(Request(path, token, body, sample, alternate))
+        if_match = None if scenario.if_match is None else _fill(scenario.if_match, sample, False)
+        requests.append(Request(path, token, body, sample, alternate, if_match))
     result = RequestSet(scenario, requests)
     if scenario.deep_pages:
         result.requests = [await _deep(scenario, requests[0], service, result.notes)]
@@ -141,6 +158,14 @@ async def snapshot(scenario: Scenario, conn: asyncpg.Connection, requests: Reque
         )
 
 
+async def stage(scenario: Scenario, conn: asyncpg.Connection, requests: RequestSet) -> None:
+    """Set the sampled records up for a run (`Scenario.stage`); `undo` puts them back."""
+    if scenario.stage is None:
+        return
+    keys = [r.sample[scenario.stage.sample_key] for r in requests.requests]
+    await conn.execute(scenario.stage.sql, keys)
+
+
 async def wait_until_idle(conn: asyncpg.Connection, patience: float = 30.0) -> None:
     """Requests still in flight when wrk stops must finish before the database is reset.
 
@@ -180,11 +205,12 @@ async def undo(
         for restore in scenario.restore:
             columns = await _columns(conn, restore.table)
             name = _snapshot_table(scenario, restore.table)
-            assignments = ", ".join(f'"{c}" = s."{c}"' for c in columns if c != "id")
+            assignments = ", ".join(f'"{c}" = s."{c}"' for c in columns if c not in restore.key)
+            same_row = " AND ".join(f't."{k}" = s."{k}"' for k in restore.key)
             # Only rows the run changed: rewriting the whole pool would bloat the table.
             await conn.execute(
                 f"UPDATE {restore.table} t SET {assignments} FROM {name} s "
-                "WHERE t.id = s.id AND (t.*) IS DISTINCT FROM (s.*)"
+                f"WHERE {same_row} AND (t.*) IS DISTINCT FROM (s.*)"
             )
     if time.time() - started > 30:
         print(f"    (undoing {scenario.name} took {time.time() - started:.0f}s)")

@@ -3,13 +3,18 @@
 Both baseline apps (FastAPI and pure Starlette) call these functions, so they differ only
 in the framework. Every query is the statement the service runs for the same principal
 (same columns, same visibility clause, same keyset order and limit), written by hand;
-`python -m bench explain` prints both plans side by side. Auth is the service's check:
-verify the bearer JWT with the same secret and algorithm (once per token per process, as
-the service does; expiry on every request), then read the user row.
+`bench run` captures both apps' statements in-process and prints how many each sends.
+Auth is the service's check: verify the bearer JWT with the same secret and algorithm
+(once per token per process, as the service does; expiry on every request), then read
+the user row.
 
-Reads run in autocommit (one statement, no BEGIN/COMMIT); writes run in a transaction.
-Responses carry the same JSON (orjson, Decimal and UUID as strings) and headers (ETag,
-Location) as the service's.
+Reads run in autocommit (one statement, no BEGIN/COMMIT); writes run in a transaction and
+send the service's statements one for one: the same locks, the same gate queries, the same
+UPDATE ... RETURNING, and the audit entry with its outbox event in one data-modifying CTE
+(`WITH audit_entry AS (INSERT INTO audit_log ...) INSERT INTO events ...`, with the
+change's other rows, such as a deal's stage history, as further CTEs), as
+`app/core/records.py` writes them. Responses carry the same JSON (orjson, Decimal and
+UUID as strings) and headers (ETag, Location) as the service's.
 """
 
 import functools
@@ -26,11 +31,16 @@ import jwt
 import orjson
 
 from app.core.pagination import SortKey, decode_cursor, encode_cursor
+from bench.config import JWT_SECRET
 
 DSN = os.environ.get("BENCH_DSN", "postgresql://postgres@127.0.0.1:5432/salesflow_bench_small")
-SECRET = os.environ.get("SALESFLOW_JWT_SECRET", "change-me-salesflow-development-secret")
+SECRET = os.environ.get("SALESFLOW_JWT_SECRET", JWT_SECRET)
 # The service's pool: SALESFLOW_DB_POOL_SIZE + SALESFLOW_DB_MAX_OVERFLOW (10 + 5).
 POOL_SIZE = int(os.environ.get("BENCH_POOL_SIZE", "15"))
+# Event types the service under test does not write yet (`bench run` finds them in its
+# captured statements): the baseline then writes the audit entry alone for them too, so
+# both apps do the same work.
+SKIP_EVENTS = frozenset(filter(None, os.environ.get("BENCH_SKIP_EVENTS", "").split(",")))
 
 
 class Problem(Exception):
@@ -70,17 +80,17 @@ def problem(error: Problem) -> Reply:
 # ---------------------------------------------------------------------------- pool, auth
 
 
-async def create_pool() -> asyncpg.Pool:
+async def create_pool(dsn: str = DSN, size: int = POOL_SIZE) -> asyncpg.Pool:
     return await asyncpg.create_pool(
-        DSN,
-        min_size=POOL_SIZE,
-        max_size=POOL_SIZE,
-        init=_json_codec,
+        dsn,
+        min_size=size,
+        max_size=size,
+        init=json_codec,
         server_settings={"application_name": "salesflow-bench-baseline"},
     )
 
 
-async def _json_codec(conn: asyncpg.Connection) -> None:
+async def json_codec(conn: asyncpg.Connection) -> None:
     """jsonb in and out as Python values, as SQLAlchemy's JSON type gives the service."""
 
     def encode(value: Any) -> str:
@@ -92,6 +102,7 @@ async def _json_codec(conn: asyncpg.Connection) -> None:
 @dataclass(frozen=True, slots=True)
 class User:
     id: uuid.UUID
+    name: str | None
     role: str
     team_id: uuid.UUID | None
 
@@ -144,20 +155,28 @@ async def authenticate(conn: asyncpg.Connection, authorization: str | None) -> U
         raise Problem(401, "Unauthorized")
     if row["tokens_valid_after"] is not None and issued_at < row["tokens_valid_after"]:
         raise Problem(401, "Unauthorized")
-    return User(row["id"], row["role"], row["team_id"])
+    return User(row["id"], row["name"], row["role"], row["team_id"])
 
 
 # ---------------------------------------------------------------------------- customers
 
 CUSTOMER_COLUMNS = (
-    "id, name, industry, company_size, region, annual_revenue, currency, tags, owner_id, tier, "
-    "tier_reason, tier_override, tier_override_reason, tier_override_by, tier_override_at, "
-    "grade, need_intensity, purchasing_power, lifecycle_stage, marked_lost_at, "
-    "marked_lost_reason, marked_lost_by, last_contact_at, last_purchase_at, archived_at, "
-    "created_at, updated_at, version"
+    "id, name, industry, company_size, region, annual_revenue, currency, tags, owner_id, "
+    "shared_with_team, tier, tier_reason, computed_tier, computed_tier_reason, tier_override, "
+    "tier_override_reason, tier_override_by, tier_override_at, grade, need_intensity, "
+    "purchasing_power, lifecycle_stage, marked_lost_at, marked_lost_reason, marked_lost_by, "
+    "last_contact_at, last_purchase_at, archived_at, created_at, updated_at, version"
 )
-# A rep sees the customers they own or cover as a contact's covering rep.
+# The rows a teammate shared (`app.core.access`): {t} is the viewer's team.
+TEAMMATES = "(SELECT users.id FROM users WHERE users.team_id = {t})"
+# A rep sees the customers they own, a teammate shared, or they cover as a contact's
+# covering rep.
 REP_SEES_CUSTOMER = (
+    "(customers.owner_id = {u} OR customers.shared_with_team IS true AND customers.owner_id "
+    f"IN {TEAMMATES} OR customers.id IN "
+    "(SELECT contacts.customer_id FROM contacts WHERE contacts.covering_rep_id = {u}))"
+)
+REP_WITHOUT_TEAM_SEES_CUSTOMER = (
     "(customers.owner_id = {u} OR customers.id IN "
     "(SELECT contacts.customer_id FROM contacts WHERE contacts.covering_rep_id = {u}))"
 )
@@ -170,7 +189,11 @@ def _visible_customers(user: User, args: list[Any]) -> list[str]:
     if user.role != "rep":
         raise Problem(501, "the baseline serves director and rep principals only")
     args.append(user.id)
-    return [REP_SEES_CUSTOMER.format(u=f"${len(args)}")]
+    viewer = f"${len(args)}"
+    if user.team_id is None:
+        return [REP_WITHOUT_TEAM_SEES_CUSTOMER.format(u=viewer)]
+    args.append(user.team_id)
+    return [REP_SEES_CUSTOMER.format(u=viewer, t=f"${len(args)}")]
 
 
 async def get_customer(conn: asyncpg.Connection, user: User, customer_id: uuid.UUID) -> Reply:
@@ -260,171 +283,3 @@ async def list_tickets_by_due(
         f"ORDER BY next_due_at, id LIMIT ${len(args)}"
     )
     return page(await conn.fetch(sql, *args), limit, TICKET_DUE_SORT)
-
-
-# ---------------------------------------------------------------------------- writes
-
-LEAD_COLUMNS = (
-    "id, status, source, source_detail, campaign, referrer_customer_id, owner_id, company_name, "
-    "contact_name, contact_title, email, phone, industry, budget_confirmed, budget_amount, "
-    "currency, authority_confirmed, need_confirmed, need_description, expected_purchase_date, "
-    "decision_maker_count, qualification_evidence, score, grade, next_touch_at, qualified_at, "
-    "disqualified_reason, duplicate_of, converted_at, converted_customer_id, "
-    "converted_contact_id, converted_deal_id, created_at, updated_at, version"
-)
-OUTBOUND = frozenset({"telemarketing", "email_campaign", "direct_mail"})
-CLAIM_KEY = (
-    "INSERT INTO idempotency_keys (principal, key, method, path, request_hash, created_at, "
-    "response_headers) VALUES ($1, $2, 'POST', $3, $4, now(), '{}') ON CONFLICT DO NOTHING"
-)
-STORE_RESPONSE = (
-    "UPDATE idempotency_keys SET status_code = $3, response_body = $4, response_headers = $5 "
-    "WHERE principal = $1 AND key = $2"
-)
-DUPLICATES = (
-    "(SELECT 'lead' AS type, id FROM leads WHERE email_normalized = $1 "
-    "AND status NOT IN ('converted', 'disqualified') LIMIT 20) UNION ALL "
-    "(SELECT 'contact', id FROM contacts WHERE email_normalized = $1 "
-    "AND archived_at IS NULL LIMIT 20)"
-)
-INSERT_LEAD = (
-    "INSERT INTO leads (id, created_at, updated_at, version, status, source, owner_id, "
-    "company_name, contact_name, email, email_normalized, currency, budget_confirmed, "
-    "authority_confirmed, need_confirmed, qualification_evidence, score, grade, duplicate_of) "
-    "VALUES ($1, $2, $2, 1, 'new', $3, $4, $5, $6, $7, $8, 'CNY', false, false, false, "
-    f"'[]', 0, 'C', '[]') RETURNING {LEAD_COLUMNS}"
-)
-AUDIT = (
-    "INSERT INTO audit_log (id, at, actor_type, actor_id, action, entity_type, entity_id, "
-    "before, after) VALUES ($1, $2, 'user', $3, $4, $5, $6, '{}', $7)"
-)
-
-
-def new_id() -> uuid.UUID:
-    from uuid_utils.compat import uuid7
-
-    return uuid7()
-
-
-async def create_lead(
-    conn: asyncpg.Connection, user: User, body: dict[str, Any], key: str | None, path: str
-) -> Reply:
-    """Claim the idempotency key, check duplicates, insert, audit, remember the response."""
-    import hashlib
-
-    async with conn.transaction():
-        principal = f"user:{user.id}"
-        if key is not None:
-            digest = hashlib.sha256(b"POST " + path.encode() + b"\n" + orjson.dumps(body))
-            claimed = await conn.execute(CLAIM_KEY, principal, key, path, digest.hexdigest())
-            if claimed.endswith(" 0"):
-                raise Problem(409, "replays are not part of the baseline")
-        email = body.get("email")
-        email_key = email.strip().lower() if email else None
-        if email_key and await conn.fetch(DUPLICATES, email_key):
-            raise Problem(409, "Conflict")
-        now = datetime.now(UTC)
-        row = await conn.fetchrow(
-            INSERT_LEAD,
-            new_id(),
-            now,
-            body["source"],
-            user.id,
-            body["company_name"],
-            body.get("contact_name"),
-            email,
-            email_key,
-        )
-        lead = {**row, "inbound": row["source"] not in OUTBOUND}
-        reply = record(lead, 201, Location=f"/api/v1/leads/{row['id']}")
-        await conn.execute(
-            AUDIT, new_id(), now, user.id, "lead.created", "lead", row["id"], reply.body.decode()
-        )
-        if key is not None:
-            headers = orjson.dumps({"location": reply.headers["Location"]}).decode()
-            await conn.execute(STORE_RESPONSE, principal, key, 201, reply.body.decode(), headers)
-        return reply
-
-
-# ---------------------------------------------------------------------------- deals
-
-DEAL_COLUMNS = (
-    "id, name, customer_id, owner_id, lead_id, stage, amount, currency, expected_close_date, "
-    "need_description, product, presales_approved_at, presales_approved_by, bid_submitted_at, "
-    "bid_amount, lost_reason, lost_reason_text, closed_at, closed_from_stage, stage_changed_at, "
-    "created_at, updated_at, version"
-)
-WIN_PROBABILITY = {
-    "development": Decimal(10),
-    "initiation": Decimal(20),
-    "proposal": Decimal(40),
-    "bidding": Decimal(60),
-    "negotiation": Decimal(80),
-    "implementation": Decimal(95),
-    "won": Decimal(100),
-    "lost": Decimal(0),
-}
-LOCK_DEAL = f"SELECT {DEAL_COLUMNS} FROM deals WHERE id = $1 {{visible}} FOR UPDATE"
-CONTACT_COUNT = "SELECT count(*) FROM contacts WHERE customer_id = $1 AND archived_at IS NULL"
-MOVE_DEAL = (
-    "UPDATE deals SET stage = $2, stage_changed_at = $3, updated_at = $3, version = version + 1 "
-    f"WHERE id = $1 AND version = $4 RETURNING {DEAL_COLUMNS}"
-)
-RECORD_CHANGE = (
-    "INSERT INTO deal_stage_history (id, deal_id, from_stage, to_stage, changed_at, changed_by, "
-    "reason, amount, currency, expected_close_date) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-)
-
-
-async def transition_deal(
-    conn: asyncpg.Connection, user: User, deal_id: uuid.UUID, body: dict[str, Any]
-) -> Reply:
-    """development -> initiation behind its gate (the project-information key node), or
-    back from initiation with a reason: the two moves the benchmark alternates."""
-    to_stage, reason = body["to_stage"], body.get("reason")
-    async with conn.transaction():
-        visible = "" if user.sees_everything else "AND owner_id = $2"
-        args = [deal_id] if user.sees_everything else [deal_id, user.id]
-        deal = await conn.fetchrow(LOCK_DEAL.format(visible=visible), *args)
-        if deal is None:
-            raise Problem(404, "Not Found")
-        move = (deal["stage"], to_stage)
-        if move == ("development", "initiation"):
-            contacts = await conn.fetchval(CONTACT_COUNT, deal["customer_id"])
-            fields = ("customer_id", "need_description", "amount", "expected_close_date")
-            if not contacts or any(deal[f] is None for f in fields):
-                raise Problem(422, "Unprocessable Entity")
-        elif move != ("initiation", "development") or not reason:
-            raise Problem(409, "the baseline moves development <-> initiation only")
-        now = datetime.now(UTC)
-        row = await conn.fetchrow(MOVE_DEAL, deal_id, to_stage, now, deal["version"])
-        await conn.execute(
-            RECORD_CHANGE,
-            new_id(),
-            deal_id,
-            deal["stage"],
-            to_stage,
-            now,
-            user.id,
-            reason,
-            row["amount"],
-            row["currency"],
-            row["expected_close_date"],
-        )
-        presented = present_deal(row)
-        after = dumps(presented).decode()
-        await conn.execute(AUDIT, new_id(), now, user.id, "transition", "deal", deal_id, after)
-        return Reply(200, dumps(presented), {"ETag": f'"{row["version"]}"'})
-
-
-def present_deal(row: Mapping[str, Any]) -> dict[str, Any]:
-    probability = WIN_PROBABILITY[row["stage"]]
-    amount = row["amount"]
-    weighted = None if amount is None else (amount * probability / 100).quantize(Decimal("0.01"))
-    return {
-        **row,
-        "weighted_amount": weighted,
-        "win_probability_pct": probability,
-        "is_stale": False,
-    }

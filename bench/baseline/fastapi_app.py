@@ -14,7 +14,7 @@ import asyncpg
 from fastapi import Body, Depends, FastAPI, Header, Query, Request
 from starlette.responses import Response
 
-from bench.baseline import core
+from bench.baseline import core, writes
 
 
 @asynccontextmanager
@@ -97,11 +97,33 @@ async def create_lead(
     body: Annotated[dict[str, Any], Body()],
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Response:
-    return respond(await core.create_lead(conn, user, body, idempotency_key, request.url.path))
+    return respond(await writes.create_lead(conn, user, body, idempotency_key, request.url.path))
 
 
 @app.post("/api/v1/deals/{deal_id}/transition")
 async def transition_deal(
     deal_id: uuid.UUID, conn: Conn, user: CurrentUser, body: Annotated[dict[str, Any], Body()]
 ) -> Response:
-    return respond(await core.transition_deal(conn, user, deal_id, body))
+    return respond(await writes.transition_deal(conn, user, deal_id, body))
+
+
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+
+
+@app.post("/api/v1/quotes/{quote_id}/submit")
+async def submit_quote(
+    quote_id: uuid.UUID, conn: Conn, user: CurrentUser, if_match: IfMatch = None
+) -> Response:
+    return respond(await writes.submit_quote(conn, user, quote_id, writes.if_match(if_match)))
+
+
+@app.post("/api/v1/tickets/{ticket_id}/respond")
+async def respond_to_ticket(
+    ticket_id: uuid.UUID,
+    conn: Conn,
+    user: CurrentUser,
+    body: Annotated[dict[str, Any], Body()],
+    if_match: IfMatch = None,
+) -> Response:
+    expected = writes.if_match(if_match)
+    return respond(await writes.respond_to_ticket(conn, user, ticket_id, expected, body))

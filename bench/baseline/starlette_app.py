@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bench.baseline import core
+from bench.baseline import core, writes
 
 Handler = Callable[[Request, object, core.User], Awaitable[core.Reply]]
 
@@ -75,13 +75,26 @@ async def list_tickets(request: Request, conn, user: core.User) -> core.Reply:  
 async def create_lead(request: Request, conn, user: core.User) -> core.Reply:  # type: ignore[no-untyped-def]
     body = orjson.loads(await request.body())
     key = request.headers.get("idempotency-key")
-    return await core.create_lead(conn, user, body, key, request.url.path)
+    return await writes.create_lead(conn, user, body, key, request.url.path)
 
 
 async def transition_deal(request: Request, conn, user: core.User) -> core.Reply:  # type: ignore[no-untyped-def]
     body = orjson.loads(await request.body())
     deal_id = uuid.UUID(request.path_params["ident"])
-    return await core.transition_deal(conn, user, deal_id, body)
+    return await writes.transition_deal(conn, user, deal_id, body)
+
+
+async def submit_quote(request: Request, conn, user: core.User) -> core.Reply:  # type: ignore[no-untyped-def]
+    quote_id = uuid.UUID(request.path_params["ident"])
+    expected = writes.if_match(request.headers.get("if-match"))
+    return await writes.submit_quote(conn, user, quote_id, expected)
+
+
+async def respond_to_ticket(request: Request, conn, user: core.User) -> core.Reply:  # type: ignore[no-untyped-def]
+    body = orjson.loads(await request.body())
+    ticket_id = uuid.UUID(request.path_params["ident"])
+    expected = writes.if_match(request.headers.get("if-match"))
+    return await writes.respond_to_ticket(conn, user, ticket_id, expected, body)
 
 
 app = Starlette(
@@ -92,5 +105,7 @@ app = Starlette(
         Route("/api/v1/tickets", endpoint(list_tickets)),
         Route("/api/v1/leads", endpoint(create_lead), methods=["POST"]),
         Route("/api/v1/deals/{ident}/transition", endpoint(transition_deal), methods=["POST"]),
+        Route("/api/v1/quotes/{ident}/submit", endpoint(submit_quote), methods=["POST"]),
+        Route("/api/v1/tickets/{ident}/respond", endpoint(respond_to_ticket), methods=["POST"]),
     ],
 )

@@ -1,5 +1,6 @@
 -- One script for every scenario. `bench` writes the data file it loads: the request
--- paths, bodies and tokens sampled from the dataset (see bench/driver.py).
+-- paths, bodies and tokens sampled from the dataset (see bench/prepare.py): each row is
+-- {path, token index, body or nil, alt = alternate body, ifm = If-Match}.
 -- Arguments: <data file> <nonce> <thread count>.
 
 local thread_count = 0
@@ -26,8 +27,8 @@ function request()
     local step = id + n * threads
     r = requests[step % #requests + 1]
     template = r[3]
-    if r[4] and math.floor(step / #requests) % 2 == 1 then
-      template = r[4]
+    if r.alt and math.floor(step / #requests) % 2 == 1 then
+      template = r.alt
     end
   else
     r = requests[math.random(#requests)]
@@ -35,6 +36,9 @@ function request()
   end
   n = n + 1
   local headers = { ["Authorization"] = tokens[r[2]] }
+  if r.ifm then
+    headers["If-Match"] = r.ifm
+  end
   local body = nil
   if template then
     local unique = nonce .. id .. "x" .. n

@@ -143,15 +143,18 @@ def test_old_deals_are_mostly_closed_and_open_ones_thin_out_along_the_pipeline()
 
 def test_quotes_are_priced_and_fingerprinted_like_the_rules_service_does():
     data = world(6)
-    batches = [b for b in data.deal_batches() if b.quote is not None]
+    batches = [b for b in data.deal_batches() if b.quotes]
     assert batches
+    assert any(len(b.quotes) > 1 for b in batches)  # a proposal's alternatives, in draft
     for batch in batches[:30]:
-        version = dict(zip(QUOTE_VERSION_COLUMNS, batch.quote_version, strict=True))
-        net = sum((line[-1] for line in batch.quote_lines), Decimal(0))
-        assert version["subtotal"] == net
-        assert version["total"] <= version["list_total"]
-        assert version["effective_discount_pct"] <= 5  # within a rep's own authority
-        assert len(version["fingerprint"]) == 64
+        assert len(batch.quotes) == len(batch.quote_versions)
+        for row in batch.quote_versions:
+            version = dict(zip(QUOTE_VERSION_COLUMNS, row, strict=True))
+            lines = [line for line in batch.quote_lines if line[1] == version["id"]]
+            assert version["subtotal"] == sum((line[-1] for line in lines), Decimal(0))
+            assert version["total"] <= version["list_total"]
+            assert version["effective_discount_pct"] <= 5  # within a rep's own authority
+            assert len(version["fingerprint"]) == 64
 
 
 def test_open_tickets_have_a_running_clock_and_closed_ones_do_not():
@@ -184,3 +187,22 @@ def test_uuid7_at_encodes_the_millisecond_timestamp(seconds):
     ident = uuid7_at(seconds, random.Random(0))
     assert ident.version == 7 and ident.variant == uuid.RFC_4122
     assert ident.int >> 80 == int(seconds * 1000)
+
+
+def test_the_fresh_intake_is_new_assigned_and_on_a_running_first_response_clock():
+    data = world(11)
+    intake = list(data.intake_rows())
+    assert len(intake) == TINY.intake_tickets
+    column = {name: TICKET_COLUMNS.index(name) for name in TICKET_COLUMNS}
+    now = datetime.combine(ANCHOR, datetime.min.time(), UTC)
+    for ticket, event in intake:
+        reported = ticket[column["reported_at"]]
+        assert str(ticket[column["status"]]) == "new"
+        assert ticket[column["assignee_id"]] in data.org.agents
+        assert ticket[column["first_responded_at"]] is None
+        assert 0 <= (now - reported).total_seconds() <= 20 * 60
+        # The first response is due within the hour (30 min for complaints), from the report.
+        due = ticket[column["first_response_due_at"]]
+        assert 0 < (due - reported).total_seconds() <= 3600
+        assert ticket[column["resolution_due_at"]] > due
+        assert (event[1], str(event[3]), event[5]) == (ticket[0], "started", reported)
