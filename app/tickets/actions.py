@@ -1,4 +1,4 @@
-"""Ticket actions: each a status move and the SLA clock events it implies (docs/domain.md §6)."""
+"""Ticket actions: each a status move and the SLA clock events it implies, and its event."""
 
 import uuid
 
@@ -16,6 +16,7 @@ from app.core.enums import (
     TicketType,
 )
 from app.core.errors import InvalidInput
+from app.events.catalogue import EventType
 from app.rules.sla import complaint_follow_up_due, first_response_counts, first_response_event
 from app.rules.tasks import TITLES, TaskSpec, TaskTrigger, dedupe_key
 from app.rules.tickets import TicketAction, category_checks, queue_for, status_after
@@ -207,7 +208,7 @@ async def _retarget(
     policy = moment.registry.policy_for(ticket_type, effective_tier(customer), priority)
     fields = {"type": ticket_type, "priority": priority, "category": category}
     if policy.version == moment.policy.version:
-        return Change(fields=fields)
+        return Change(fields=fields, event=EventType.ticket_updated)
     retargeted = moment.registry.event(K.retargeted, moment.now, policy)
     return Change([(retargeted, {"type": ticket_type, "priority": priority})], fields)
 

@@ -1,9 +1,10 @@
-"""How every change to a ticket is applied: one locked, versioned, audited unit of work.
+"""How every change to a ticket is applied: through the records pipeline, as one unit.
 
 Each PATCH and action locks the ticket row, checks `If-Match` and the status machine,
 decides what happened (SLA events to append, fields to set), lets the clocks catch up
-(`clocks.plan_clocks`) and stores it all with one audit entry. The sweeper takes the
-same row lock, so it and a request never interleave on one ticket.
+(`clocks.plan_clocks`) and saves it as a new version with its audit entry, its event and
+the SLA log rows it appends (one statement on PostgreSQL). The sweeper takes the same
+row lock, so it and a request never interleave on one ticket.
 """
 
 import uuid
@@ -15,12 +16,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.audit.service import record
 from app.core.access import Kind, Principal
 from app.core.crud import Row
 from app.core.enums import Role, SlaEventKind
 from app.core.errors import Conflict, ErrorItem, InvalidInput, ServiceError
-from app.core.http import check_version
+from app.core.records import Records, record_change
+from app.events.catalogue import EventType
 from app.rules.common import Check
 from app.rules.sla import SlaEvent, SlaPolicy
 from app.rules.sla_registry import SlaRegistry
@@ -28,8 +29,32 @@ from app.rules.tickets import TicketAction, transition_check
 from app.tickets import clock
 from app.tickets import policy as policies
 from app.tickets import repository as repo
-from app.tickets.clocks import Pending, as_events, persist_plan, plan_clocks, policy_in_force
+from app.tickets.clocks import (
+    CLOCK_JOB,
+    Pending,
+    as_events,
+    inserts,
+    plan_clocks,
+    policy_in_force,
+    reached_markers,
+    record_markers,
+)
 from app.users.authority import require_assignee
+
+TICKETS = Records(repo.tickets, "ticket")
+
+# The event of each action; a priority or type change that keeps the policy is an edit.
+ACTION_EVENTS = {
+    TicketAction.edit: EventType.ticket_updated,
+    TicketAction.respond: EventType.ticket_responded,
+    TicketAction.pause: EventType.ticket_paused,
+    TicketAction.resume: EventType.ticket_resumed,
+    TicketAction.resolve: EventType.ticket_resolved,
+    TicketAction.reopen: EventType.ticket_reopened,
+    TicketAction.close: EventType.ticket_closed,
+    TicketAction.assign: EventType.ticket_assigned,
+    TicketAction.retarget: EventType.ticket_retargeted,
+}
 
 
 def refuse(error: type[ServiceError], checks: Iterable[Check]) -> ServiceError:
@@ -71,11 +96,13 @@ async def require_ticket_assignee(
 
 @dataclass(frozen=True)
 class Change:
-    """What an action does: SLA events to append, fields to set, notes for the audit trail."""
+    """What an action does: SLA events to append, fields to set, notes for the audit trail,
+    and the event type when it is not the action's own."""
 
     events: Sequence[Pending] = ()
     fields: dict[str, Any] = field(default_factory=dict)
     note: dict[str, Any] = field(default_factory=dict)
+    event: EventType | None = None
 
 
 @dataclass(frozen=True)
@@ -113,8 +140,8 @@ async def change_ticket(
     decide: Decide,
 ) -> Row:
     principal.require(Kind.tickets, "write")
-    current = await repo.tickets.get(conn, principal, ticket_id, lock=True)
-    check_version(expected_version, current["version"])
+    stored = await TICKETS.locked(conn, principal, ticket_id, expected_version)
+    current = {k: v for k, v in stored.items() if k not in repo.UNSHOWN_CLOCK_COLUMNS}
     if (refused := transition_check(action, current["status"])) is not None:
         raise refuse(Conflict, [refused])
     rows = await repo.load_log(conn, ticket_id)
@@ -122,23 +149,47 @@ async def change_ticket(
     moment = Moment(current, as_events(rows), clock.now(), registry)
     change = await decide(moment)
     plan = plan_clocks(registry, moment.log, change.events, moment.now, current["escalation_level"])
-    row = await repo.tickets.update(
-        conn,
-        principal,
-        ticket_id,
-        {**change.fields, **plan.columns},
-        expected_version=expected_version,
-        current=current,
-    )
-    await record(
-        conn,
-        principal,
-        f"ticket.{action}",
-        "ticket",
-        ticket_id,
-        before=current,
-        after={**row, **change.note},
-    )
+    values = _to_store(stored, {**change.fields, **plan.columns})
+    markers = await reached_markers(conn, {**current, **values}, plan, moment.now)
     next_seq = rows[-1]["seq"] + 1 if rows else 1
-    await persist_plan(conn, row, next_seq, plan, actor_id=principal.user_id, now=moment.now)
+    log = repo.log_rows(
+        ticket_id, next_seq, plan.appended, actor_id=principal.user_id, recorded_at=moment.now
+    )
+    event = change.event or ACTION_EVENTS[action]
+    row = await TICKETS.save(
+        conn,
+        principal,
+        current,
+        values,
+        event,
+        action=f"ticket.{action}",
+        expected_version=expected_version,
+        companions=lambda _: inserts(repo.events_table, log),
+        audit_note=change.note,
+    )
+    if row is current and (log or change.note):
+        # The ticket reads as it did, yet something happened to it: a response the audit
+        # trail keeps, an event of its SLA log. Neither makes a new version.
+        await record_change(
+            conn,
+            principal,
+            event if log else None,
+            current,
+            action=f"ticket.{action}",
+            entity_type="ticket",
+            before=current,
+            companions=inserts(repo.events_table, log),
+            audit_note=change.note,
+        )
+    await record_markers(conn, row, current, markers, job=CLOCK_JOB)
     return row
+
+
+def _to_store(stored: Row, values: dict[str, Any]) -> dict[str, Any]:
+    """`values` without the unshown clock columns that keep their stored value (the
+    pipeline compares the others with the ticket as shown)."""
+    return {
+        name: value
+        for name, value in values.items()
+        if name not in repo.UNSHOWN_CLOCK_COLUMNS or stored[name] != value
+    }

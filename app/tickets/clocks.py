@@ -2,22 +2,28 @@
 
 One path for requests and the sweeper alike: append what happened, let the SLA rules
 replay the log as of `now`, record any breach or at-risk point reached (dated when it
-happened, once per clock), raise its task and audit it, and store the instants the rules
-computed (due, at risk, next sweep). So whichever comes first, a request or the sweeper,
-records, escalates and audits a breach, and the other finds it on record.
+happened, once per clock), raise its task, audit it and emit its `ticket.sla_breached` or
+`ticket.sla_at_risk` event, and store the instants the rules computed (due, at risk, next
+sweep). So whichever comes first, a request or the sweeper, records, escalates, audits and
+announces a breach, and the other finds it on record.
 """
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.audit.service import record
+from app.audit.service import audit_table, audit_values
+from app.core.access import SYSTEM
 from app.core.crud import Row
 from app.core.enums import CustomerTier, SlaEventKind, TaskKind
+from app.events.catalogue import EventType
+from app.events.outbox import event_values
+from app.events.outbox import events_table as outbox_table
 from app.rules.sla import (
     SlaEvent,
     SlaPolicy,
@@ -34,6 +40,12 @@ from app.tickets import repository as repo
 
 Pending = tuple[SlaEvent, Mapping[str, Any]]  # an event to append and its payload
 _TARGETING = frozenset({SlaEventKind.started, SlaEventKind.retargeted})
+MARKER_EVENTS = {
+    SlaEventKind.breached: EventType.ticket_sla_breached,
+    SlaEventKind.at_risk: EventType.ticket_sla_at_risk,
+}
+# Who `origin` names for a marker: the sweeper, or a request that found it reached.
+SWEEP_JOB, CLOCK_JOB = "sla_sweep", "sla_clock"
 
 
 def as_events(rows: Iterable[Row]) -> list[SlaEvent]:
@@ -88,38 +100,154 @@ def plan_clocks(
     return ClockPlan(appended, columns, snapshot)
 
 
-async def persist_plan(
-    conn: AsyncConnection,
-    ticket: Row,
-    next_seq: int,
-    plan: ClockPlan,
-    *,
-    actor_id: uuid.UUID | None,
-    now: datetime,
-) -> None:
-    """Append the planned events; escalate each breach and warn of each at-risk point.
+@dataclass(frozen=True)
+class Marker:
+    """A breach or at-risk point a change or a sweep reached: its task and audit facts."""
 
-    The markers are in the log only once per clock, so each is escalated (or warned of)
-    and audited exactly once, by whichever request or sweep appended it.
+    event: SlaEvent
+    task: TaskKind
+    assignee_id: uuid.UUID | None
+    due_at: datetime
+    before: Mapping[str, Any]
+    after: Mapping[str, Any]
+
+    @property
+    def audit_action(self) -> str:
+        return f"ticket.sla_{self.event.kind}"
+
+    @property
+    def event_type(self) -> EventType:
+        return MARKER_EVENTS[self.event.kind]
+
+
+async def reached_markers(
+    conn: AsyncConnection, ticket: Mapping[str, Any], plan: ClockPlan, now: datetime
+) -> list[Marker]:
+    """Each breach `plan` appends, escalated to a manager, and each at-risk point, warned
+    of to the assignee, for `ticket` as it is after the change.
+
+    The markers are in the log only once per clock, so each is escalated (or warned of),
+    audited and announced exactly once, by whichever request or sweep appended it.
     """
-    await repo.append_events(
-        conn, ticket["id"], next_seq, plan.appended, actor_id=actor_id, recorded_at=now
-    )
+    markers = []
     if breaches := plan.marked(SlaEventKind.breached):
         manager_id = await escalation_manager(conn, ticket)
         level = plan.columns["escalation_level"] - len(breaches)
         for number, event in enumerate(breaches, 1):
-            await _raise_task(conn, ticket, event, TaskKind.sla_escalation, manager_id, now)
             after = {"escalation_level": level + number, "escalated_to": manager_id}
-            await _audit_marker(conn, ticket, event, {"escalation_level": level}, after)
+            before = {"escalation_level": level}
+            markers.append(Marker(event, TaskKind.sla_escalation, manager_id, now, before, after))
     for event in plan.marked(SlaEventKind.at_risk):
         due = plan.snapshot.clock(event.clock).due_at if event.clock else None
         assignee_id = ticket["assignee_id"]
-        await _raise_task(conn, ticket, event, TaskKind.sla_at_risk, assignee_id, due or now)
-        await _audit_marker(conn, ticket, event, {}, {"warned": assignee_id})
+        after = {"warned": assignee_id}
+        markers.append(Marker(event, TaskKind.sla_at_risk, assignee_id, due or now, {}, after))
+    return markers
 
 
-async def escalation_manager(conn: AsyncConnection, ticket: Row) -> uuid.UUID | None:
+def inserts(table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> list[sa.Executable]:
+    """One multi-row INSERT of `rows`, or nothing when there are none."""
+    return [table.insert().values(list(rows))] if rows else []
+
+
+async def execute_together(conn: AsyncConnection, statements: Sequence[sa.Executable]) -> None:
+    """Run INSERTs of different rows as one statement on PostgreSQL (data-modifying CTEs
+    of the last one), one after another elsewhere."""
+    if conn.dialect.name != "postgresql" or len(statements) < 2:
+        for statement in statements:
+            await conn.execute(statement)
+        return
+    *ctes, last = statements
+    for number, statement in enumerate(ctes):
+        last = last.add_cte(statement.cte(f"clock_{number}"))  # type: ignore[attr-defined]
+    await conn.execute(last)
+
+
+@dataclass
+class ClockRecords:
+    """What the clocks of one or many tickets add beside the tickets' rows — SLA log
+    rows, the audit entries and events of markers and catch-ups, the markers' tasks —
+    gathered so that a sweep batch writes them with one statement, not one a ticket."""
+
+    log: list[dict[str, Any]] = field(default_factory=list)
+    audits: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    tasks: list[tuple[Row, Marker]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.log) + len(self.audits) + len(self.events)
+
+    def add_markers(
+        self,
+        conn: AsyncConnection,
+        ticket: Row,
+        before: Row | None,
+        markers: Sequence[Marker],
+        *,
+        job: str,
+    ) -> None:
+        """Audit and announce each marker, by the clock (so by no one, as the service),
+        dated when it happened; `ticket` as the API shows it after the change."""
+        for marker in markers:
+            facts = {"clock": marker.event.clock, "at": marker.event.at, **marker.after}
+            self.audits.append(
+                audit_values(
+                    None,
+                    marker.audit_action,
+                    "ticket",
+                    ticket["id"],
+                    before=marker.before,
+                    after=facts,
+                )
+            )
+            self.events.append(
+                event_values(
+                    conn,
+                    SYSTEM,
+                    marker.event_type,
+                    ticket,
+                    before=before,
+                    at=marker.event.at,
+                    job=job,
+                )
+            )
+            self.tasks.append((ticket, marker))
+
+    async def write(self, conn: AsyncConnection) -> None:
+        """Store everything gathered (then forget it): one statement on PostgreSQL, then
+        the markers' tasks."""
+        await execute_together(
+            conn,
+            [
+                *inserts(repo.events_table, self.log),
+                *inserts(audit_table, self.audits),
+                *inserts(outbox_table, self.events),
+            ],
+        )
+        for ticket, marker in self.tasks:
+            await _raise_task(conn, ticket, marker)
+        self.log, self.audits, self.events, self.tasks = [], [], [], []
+
+
+async def record_markers(
+    conn: AsyncConnection,
+    ticket: Row,
+    before: Row | None,
+    markers: Sequence[Marker],
+    *,
+    job: str,
+) -> None:
+    """After a request's change: its markers' audit entries, events and tasks. Apart from
+    the change's own statement, so that they follow its entry and event (a request
+    reaches a marker seldom; the sweeper, which reaches most, batches them)."""
+    if not markers:
+        return
+    records = ClockRecords()
+    records.add_markers(conn, ticket, before, markers, job=job)
+    await records.write(conn)
+
+
+async def escalation_manager(conn: AsyncConnection, ticket: Mapping[str, Any]) -> uuid.UUID | None:
     """Who a breach is escalated to: the manager of the assignee's team, else of the team
     of the customer's owner. None leaves the task unassigned, in the pool that directors,
     admins and every manager see."""
@@ -130,43 +258,17 @@ async def escalation_manager(conn: AsyncConnection, ticket: Row) -> uuid.UUID | 
     return manager_id
 
 
-async def _audit_marker(
-    conn: AsyncConnection,
-    ticket: Row,
-    event: SlaEvent,
-    before: Mapping[str, Any],
-    after: Mapping[str, Any],
-) -> None:
-    """`ticket.sla_breached` / `ticket.sla_at_risk`: by the clock, so by no one."""
-    facts = {"clock": event.clock, "at": event.at}
-    await record(
-        conn,
-        None,
-        f"ticket.sla_{event.kind}",
-        "ticket",
-        ticket["id"],
-        before=before,
-        after={**facts, **after},
-    )
-
-
 _HEADLINES = {TaskKind.sla_escalation: "SLA breached", TaskKind.sla_at_risk: "SLA at risk"}
 
 
-async def _raise_task(
-    conn: AsyncConnection,
-    ticket: Row,
-    event: SlaEvent,
-    kind: TaskKind,
-    assignee_id: uuid.UUID | None,
-    due_at: datetime,
-) -> None:
+async def _raise_task(conn: AsyncConnection, ticket: Row, marker: Marker) -> None:
+    kind, clock = marker.task, marker.event.clock
     spec = TaskSpec(
         kind=kind,
         record_id=str(ticket["id"]),
-        due_at=due_at,
+        due_at=marker.due_at,
         # One task per clock and kind for the ticket's whole life: nothing twice.
-        dedupe_key=f"{kind}:{ticket['id']}:{event.clock}",
-        title=f"{_HEADLINES[kind]} ({event.clock} clock): {ticket['subject']}"[:300],
+        dedupe_key=f"{kind}:{ticket['id']}:{clock}",
+        title=f"{_HEADLINES[kind]} ({clock} clock): {ticket['subject']}"[:300],
     )
-    await create_triggered_task(conn, spec, assignee_id, RelatedType.ticket, ticket["id"])
+    await create_triggered_task(conn, spec, marker.assignee_id, RelatedType.ticket, ticket["id"])

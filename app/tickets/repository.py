@@ -70,11 +70,19 @@ def sla_status_is(status: SlaStatus) -> sa.ColumnElement[bool]:
     return sa.or_(*promoted, kept)
 
 
+# Stored for the sweeper and the status read, not part of a ticket as the API shows it.
+UNSHOWN_CLOCK_COLUMNS = ("sla_at_risk_at", "sla_next_action_at")
+
+
 class TicketRepository(TableRepository):
     """Tickets as the API shows them, with `sla_status` brought up to the moment of reading."""
 
     def __init__(self) -> None:
-        super().__init__(tickets_table, Kind.tickets, "ticket", list(TicketRead.model_fields))
+        fields = list(TicketRead.model_fields)
+        super().__init__(tickets_table, Kind.tickets, "ticket", fields)
+        self.stored = TableRepository(
+            tickets_table, Kind.tickets, "ticket", [*fields, *UNSHOWN_CLOCK_COLUMNS]
+        )
         # A labelled expression selects, and returns, like the column it stands for.
         self.columns = [
             effective_sla_status.label("sla_status")  # type: ignore[misc]
@@ -82,6 +90,16 @@ class TicketRepository(TableRepository):
             else column
             for column in self.columns
         ]
+
+    async def get(
+        self, conn: AsyncConnection, principal: Principal, ident: uuid.UUID, *, lock: bool = False
+    ) -> Row:
+        """Locked for a write, the ticket as stored, with the clock columns the API does
+        not show: a write compares what it sets with what is stored (else a status that
+        reads as reached would never be stored, and unshown instants always would)."""
+        if lock:
+            return await self.stored.get(conn, principal, ident, lock=True)
+        return await super().get(conn, principal, ident)
 
 
 tickets = TicketRepository()
@@ -171,19 +189,16 @@ async def load_log(conn: AsyncConnection, ticket_id: uuid.UUID) -> list[Row]:
     return (await load_logs(conn, [ticket_id])).get(ticket_id, [])
 
 
-async def append_events(
-    conn: AsyncConnection,
+def log_rows(
     ticket_id: uuid.UUID,
     first_seq: int,
     events: Sequence[tuple[SlaEvent, Mapping[str, Any]]],
     *,
     actor_id: uuid.UUID | None,
     recorded_at: datetime,
-) -> None:
-    """Append to the log; `seq` is unique per ticket, so a lost race fails loudly."""
-    if not events:
-        return
-    rows = [
+) -> list[dict[str, Any]]:
+    """The log rows of `events`; `seq` is unique per ticket, so a lost race fails loudly."""
+    return [
         {
             "id": new_id(),
             "ticket_id": ticket_id,
@@ -199,7 +214,6 @@ async def append_events(
         }
         for offset, (event, payload) in enumerate(events)
     ]
-    await conn.execute(events_table.insert(), rows)
 
 
 # --- the sweeper's queries -----------------------------------------------------------------
@@ -218,6 +232,8 @@ SWEEP_COLUMNS = [
         "sla_at_risk_at",
         "sla_next_action_at",
         "escalation_level",
+        "version",
+        "updated_at",
     )
 ]
 SWEEP_ORDER = SortKey("sla_next_action_at", ("sla_next_action_at",))
@@ -250,10 +266,13 @@ async def lock_due_tickets(
 
 async def store_sweep(
     conn: AsyncConnection, ticket_id: uuid.UUID, values: Mapping[str, Any], at: datetime
-) -> None:
-    """Write what the sweeper found; a new version, since what clients see changed."""
-    await conn.execute(
+) -> Row:
+    """Write what the sweeper found; a new version, since what clients see changed. The
+    ticket as the API now shows it (for its event)."""
+    statement = (
         tickets_table.update()
         .where(tickets_table.c.id == ticket_id)
         .values(**values, version=tickets_table.c.version + 1, updated_at=at)
+        .returning(*tickets.columns)
     )
+    return (await conn.execute(statement)).mappings().one()

@@ -7,19 +7,20 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.audit.service import record
 from app.core.access import Kind, Principal
 from app.core.crud import Page, Row, require_reference
 from app.core.enums import SlaEventKind, SlaStatus, TicketStatus
 from app.core.errors import InvalidInput
 from app.core.ids import new_id
 from app.core.pagination import SortKey
+from app.events.catalogue import EventType
 from app.rules.sla import explain, validate_reported_at
 from app.rules.tickets import TicketAction, category_checks, queue_for
 from app.tickets import clock
 from app.tickets import policy as policies
 from app.tickets import repository as repo
 from app.tickets.changes import (
+    TICKETS,
     Change,
     Moment,
     change_ticket,
@@ -27,7 +28,15 @@ from app.tickets.changes import (
     require_of_customer,
     require_ticket_assignee,
 )
-from app.tickets.clocks import as_events, effective_tier, persist_plan, plan_clocks
+from app.tickets.clocks import (
+    CLOCK_JOB,
+    as_events,
+    effective_tier,
+    inserts,
+    plan_clocks,
+    reached_markers,
+    record_markers,
+)
 from app.tickets.schemas import SlaEventRead, TicketCreate, TicketUpdate
 
 
@@ -73,9 +82,17 @@ async def open_ticket(
         "queue": queue_for(data.type, data.category),
         **plan.columns,
     }
-    row = await repo.tickets.insert(conn, values)
-    await record(conn, principal, "ticket.created", "ticket", row["id"], after=row)
-    await persist_plan(conn, row, 1, plan, actor_id=principal.user_id, now=now)
+    markers = await reached_markers(conn, values, plan, now)
+    log = repo.log_rows(values["id"], 1, plan.appended, actor_id=principal.user_id, recorded_at=now)
+    row = await TICKETS.create(
+        conn,
+        principal,
+        values,
+        EventType.ticket_created,
+        action="ticket.created",
+        companions=lambda _: inserts(repo.events_table, log),
+    )
+    await record_markers(conn, row, None, markers, job=CLOCK_JOB)
     return row
 
 

@@ -7,7 +7,12 @@ so a breach is recorded and escalated even when no one looks at the ticket. Each
 when it happened (the due instant), not when the sweeper noticed. A ticket with nothing
 pending is never claimed, so a sweep with nothing to record reads no ticket at all.
 
-Sweepers may run in parallel (every API worker, the `salesflow sla-sweep` command): each
+Each breach or warning is audited and emitted (`ticket.sla_breached`, `ticket.sla_at_risk`)
+as the service's `sla_sweep` job; a catch-up of stale columns alone is a `ticket.updated`.
+The log rows, audit entries and events of a whole batch are written together, one
+statement on PostgreSQL, not one per ticket.
+
+Sweepers may run in parallel (several job workers, the `salesflow sla-sweep` command): each
 batch locks its tickets with `FOR UPDATE SKIP LOCKED`, so they split the work, and the
 log replay plus the tasks' unique dedupe keys make a second look at a ticket a no-op.
 """
@@ -20,15 +25,23 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.audit.service import record
+from app.audit.service import audit_values
+from app.core.access import SYSTEM
 from app.core.crud import Row
 from app.core.db import Database
 from app.core.enums import SlaEventKind
+from app.events.catalogue import EventType
+from app.events.outbox import event_values
 from app.rules.sla_registry import SlaRegistry
-from app.tickets import clock
 from app.tickets import policy as policies
 from app.tickets import repository as repo
-from app.tickets.clocks import as_events, persist_plan, plan_clocks
+from app.tickets.clocks import (
+    SWEEP_JOB,
+    ClockRecords,
+    as_events,
+    plan_clocks,
+    reached_markers,
+)
 
 log = logging.getLogger("salesflow.sla")
 
@@ -71,20 +84,37 @@ async def sweep(
         after = (tickets[-1]["sla_next_action_at"], tickets[-1]["id"])
 
 
+# Rows gathered before a batch writes them: every statement well under the databases'
+# limits on bound parameters (about 40 a marker), however many markers a batch reaches.
+FLUSH_AT = 600
+
+
 async def _sweep_batch(
     conn: AsyncConnection, tickets: list[Row], now: datetime, registry: SlaRegistry
 ) -> SweepResult:
+    """Replay each ticket's log, store its columns and gather what it reached; then write
+    the log rows, audit entries and events of the whole batch together."""
     logs = await repo.load_logs(conn, [ticket["id"] for ticket in tickets])
-    result = SweepResult()
+    result, records = SweepResult(), ClockRecords()
     for ticket in tickets:
-        result += await _sweep_ticket(conn, ticket, logs.get(ticket["id"], []), now, registry)
+        result += await _sweep_ticket(
+            conn, ticket, logs.get(ticket["id"], []), now, registry, records
+        )
+        if len(records) >= FLUSH_AT:
+            await records.write(conn)
         # Replaying a log is CPU work; let requests served by this process go in between.
         await asyncio.sleep(0)
+    await records.write(conn)
     return result
 
 
 async def _sweep_ticket(
-    conn: AsyncConnection, ticket: Row, rows: list[Row], now: datetime, registry: SlaRegistry
+    conn: AsyncConnection,
+    ticket: Row,
+    rows: list[Row],
+    now: datetime,
+    registry: SlaRegistry,
+    records: ClockRecords,
 ) -> SweepResult:
     events = as_events(rows)
     if not events or any(event.at > now for event in events):
@@ -98,37 +128,43 @@ async def _sweep_ticket(
     changed = {name: value for name, value in plan.columns.items() if ticket[name] != value}
     if not plan.appended and not changed:
         return SweepResult(examined=1)
-    await persist_plan(conn, ticket, rows[-1]["seq"] + 1, plan, actor_id=None, now=now)
-    await repo.store_sweep(conn, ticket["id"], plan.columns, now)
+    markers = await reached_markers(conn, ticket, plan, now)
+    row = await repo.store_sweep(conn, ticket["id"], plan.columns, now)
+    before = _as_it_was(row, ticket)
+    records.log += repo.log_rows(
+        ticket["id"], rows[-1]["seq"] + 1, plan.appended, actor_id=None, recorded_at=now
+    )
+    records.add_markers(conn, row, before, markers, job=SWEEP_JOB)
+    if not markers:
+        _record_catch_up(conn, records, row, before, ticket, changed, now)
     breaches = len(plan.marked(SlaEventKind.breached))
     warnings = len(plan.marked(SlaEventKind.at_risk))
-    if not breaches and not warnings:
-        # Markers are audited where they are appended; this is a catch-up of stale columns.
-        after = {**ticket, **changed}
-        await record(
-            conn, None, "ticket.sla_updated", "ticket", ticket["id"], before=ticket, after=after
-        )
     return SweepResult(1, breaches, warnings)
 
 
-async def run_sweeper_forever(app: Any) -> None:
-    """Sweep every `settings.sla_sweep_interval_seconds` until cancelled (0 disables it)."""
-    interval = app.state.settings.sla_sweep_interval_seconds
-    if interval <= 0:
-        return
-    while True:
-        try:
-            result = await sweep(app.state.db, clock.now())
-        except Exception:
-            # A failed sweep (database restarting) must not end the loop; the next one
-            # picks up everything this one missed.
-            log.exception("SLA sweep failed; retrying in %s s", interval)
-        else:
-            if result.breaches or result.warnings:
-                log.info(
-                    "SLA sweep: %d tickets, %d breaches, %d warnings",
-                    result.examined,
-                    result.breaches,
-                    result.warnings,
-                )
-        await asyncio.sleep(interval)
+def _record_catch_up(
+    conn: AsyncConnection,
+    records: ClockRecords,
+    row: Row,
+    before: Row,
+    ticket: Row,
+    changed: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Stale columns caught up, no marker reached: still a new version, so audited and,
+    for the mirrors that follow versions, a `ticket.updated`."""
+    after = {**ticket, **changed}
+    records.audits.append(
+        audit_values(None, "ticket.sla_updated", "ticket", row["id"], before=ticket, after=after)
+    )
+    records.events.append(
+        event_values(
+            conn, SYSTEM, EventType.ticket_updated, row, before=before, at=now, job=SWEEP_JOB
+        )
+    )
+
+
+def _as_it_was(row: Row, ticket: Row) -> dict[str, Any]:
+    """The ticket as it was before the sweep wrote `row`: the sweep changes only the
+    columns it locked the ticket with (the clocks', the version, `updated_at`)."""
+    return {name: ticket.get(name, value) for name, value in row.items()}

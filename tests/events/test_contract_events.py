@@ -4,7 +4,6 @@ emits none. Driven over HTTP (the deadline job directly), read from the feed."""
 
 import uuid
 from datetime import timedelta
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -22,21 +21,9 @@ from tests.contracts.helpers import (
     signed,
     step,
 )
-from tests.factories import Actor
+from tests.events.feed import events_of, types_of
 
 __all__ = ["customer_id", "deal_id", "manager", "quote", "rep", "team"]
-
-
-async def events_of(client, actor: Actor, record_id: Any) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
-    response = await client.get(
-        "/api/v1/events", params={"record_id": str(record_id)}, headers=actor.headers
-    )
-    assert response.status_code == 200, response.text
-    return response.json()["items"]  # type: ignore[no-any-return]
-
-
-async def types_of(client, actor: Actor, record_id: Any) -> list[str]:  # type: ignore[no-untyped-def]
-    return [event["type"] for event in await events_of(client, actor, record_id)]
 
 
 async def test_a_contract_through_review_and_signing(client, rep, manager, quote, deal_id):

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from app.core.enums import Role
+from tests.events.feed import events_of, types_of
 from tests.factories import make_customer, make_deal, make_lead, make_team, make_user
 
 
@@ -17,18 +18,6 @@ async def team_people(conn, settings):  # type: ignore[no-untyped-def]
         await make_user(conn, settings, role=Role.rep, team_id=team),
         await make_user(conn, settings, role=Role.manager, team_id=team),
     )
-
-
-async def events_of(client, actor, record_id):  # type: ignore[no-untyped-def]
-    response = await client.get(
-        "/api/v1/events", params={"record_id": str(record_id)}, headers=actor.headers
-    )
-    assert response.status_code == 200, response.text
-    return response.json()["items"]
-
-
-async def types_of(client, actor, record_id) -> list[str]:  # type: ignore[no-untyped-def]
-    return [event["type"] for event in await events_of(client, actor, record_id)]
 
 
 async def test_a_lead_from_capture_to_conversion(client, conn, team_people):

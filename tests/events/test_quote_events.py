@@ -8,23 +8,12 @@ import pytest
 
 from app.core.clock import utcnow
 from app.quotes.expiry import expire_lapsed_quotes
+from tests.events.feed import events_of, types_of
 from tests.factories import Actor, make_quote
 from tests.quotes.conftest import customer_id, deal_id, director, manager, rep, team
 from tests.quotes.helpers import act, advance, create_quote, line
 
 __all__ = ["customer_id", "deal_id", "director", "manager", "rep", "team"]
-
-
-async def events_of(client, actor: Actor, record_id: Any) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
-    response = await client.get(
-        "/api/v1/events", params={"record_id": str(record_id)}, headers=actor.headers
-    )
-    assert response.status_code == 200, response.text
-    return response.json()["items"]  # type: ignore[no-any-return]
-
-
-async def types_of(client, actor: Actor, record_id: Any) -> list[str]:  # type: ignore[no-untyped-def]
-    return [event["type"] for event in await events_of(client, actor, record_id)]
 
 
 async def patch(client, actor: Actor, quote: dict[str, Any], body: dict[str, Any]):  # type: ignore[no-untyped-def]

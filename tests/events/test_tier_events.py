@@ -10,7 +10,7 @@ from app.core.clock import utcnow
 from app.core.enums import DealStage, Role
 from app.customers.tiering import recompute_all
 from app.rules.customers import DEFAULT_CUSTOMER_POLICY
-from tests.events.test_emitted import events_of
+from tests.events.feed import events_of
 from tests.factories import make_customer, make_deal, make_team, make_user
 
 

@@ -307,32 +307,3 @@ async def test_two_concurrent_sweepers_escalate_each_breach_exactly_once(engine,
         assert levels == [1] * count
     finally:
         await _delete(engine, team, users, customer_id, ids)
-
-
-async def test_the_sweeper_loop_sweeps_until_cancelled_and_can_be_disabled(
-    app, conn, client, desk, frozen, monkeypatch
-):
-    from app.tickets import sweeper
-
-    app.state.settings = app.state.settings.model_copy(update={"sla_sweep_interval_seconds": 0})
-    await asyncio.wait_for(sweeper.run_sweeper_forever(app), timeout=1)  # returns at once
-
-    ticket = await open_ticket(client, desk.agent, desk.customer_id)
-    frozen.advance(hours=2)
-    swept = asyncio.Event()
-
-    async def sweep_once(source, now):  # type: ignore[no-untyped-def]
-        result = await sweep(source, now)
-        swept.set()
-        return result
-
-    monkeypatch.setattr(sweeper, "sweep", sweep_once)
-    app.state.settings = app.state.settings.model_copy(update={"sla_sweep_interval_seconds": 60})
-    loop = asyncio.create_task(sweeper.run_sweeper_forever(app))
-    await asyncio.wait_for(swept.wait(), timeout=10)
-    loop.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await loop
-    assert await marker_events(conn, [uuid.UUID(ticket["id"])]) == [
-        (uuid.UUID(ticket["id"]), "breached", "first_response", frozen.at - HOUR)
-    ]
