@@ -77,7 +77,7 @@ async def test_an_event_waits_for_the_older_transaction_still_running(engine, wr
         seen, position = await _read_all(engine, written)
         assert seen == []  # reading `second` now would skip `first` for good
         await older.commit()
-        seen, _ = await _read_all(engine, written, position)
+        seen, _ = await _read_until(engine, written, 2, position)
         assert seen == [first, second]
     finally:
         await older.close()
