@@ -28,6 +28,28 @@ from app.core.http import check_version
 from app.events.catalogue import EventType
 from app.events.outbox import event_values, events_table
 
+# Rows written together per statement by `record_changes`: an audit entry and an event
+# bind about 26 parameters, and PostgreSQL's protocol allows 32,767 per statement.
+CHANGES_PER_STATEMENT = 500
+
+
+def inserts(table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> list[sa.Executable]:
+    """One multi-row INSERT of `rows`, or nothing when there are none."""
+    return [table.insert().values(list(rows))] if rows else []
+
+
+async def execute_together(conn: AsyncConnection, statements: Sequence[sa.Executable]) -> None:
+    """Run statements touching different rows as one round trip on PostgreSQL (the last
+    one, with the others as its data-modifying CTEs), one after another elsewhere."""
+    if conn.dialect.name != "postgresql" or len(statements) < 2:
+        for statement in statements:
+            await conn.execute(statement)
+        return
+    *ctes, last = statements
+    for number, statement in enumerate(ctes):
+        last = last.add_cte(statement.cte(f"change_{number}"))  # type: ignore[attr-defined]
+    await conn.execute(last)
+
 
 async def record_change(
     conn: AsyncConnection,
@@ -50,21 +72,30 @@ async def record_change(
     entity = entity_type or (event.record_type if event is not None else "")
     after = {**record, **audit_note} if audit_note else record
     audit = audit_values(principal, action, entity, record["id"], before=before, after=after, at=at)
-    audit_insert = audit_table.insert().values(audit)
+    statements = [audit_table.insert().values(audit), *companions]
     if event is None:  # administration records: audited, not partner events
-        for statement in (audit_insert, *companions):
+        for statement in statements:
             await conn.execute(statement)
         return
     values = event_values(conn, principal, event, record, before=before, at=at, job=job)
-    event_insert = events_table.insert().values(values)
-    if conn.dialect.name == "postgresql":
-        ctes = [audit_insert, *companions]
-        for number, statement in enumerate(ctes):
-            event_insert = event_insert.add_cte(statement.cte(f"change_{number}"))  # type: ignore[attr-defined]
-        await conn.execute(event_insert)
-        return
-    for statement in (audit_insert, *companions, event_insert):
-        await conn.execute(statement)
+    await execute_together(conn, [*statements, events_table.insert().values(values)])
+
+
+async def record_changes(
+    conn: AsyncConnection, audits: Sequence[Mapping[str, Any]], events: Sequence[Mapping[str, Any]]
+) -> None:
+    """Many changes' audit entries and events, already built (`audit_values`,
+    `event_values`), for a job that changed many records set-based: written together,
+    `CHANGES_PER_STATEMENT` changes a statement."""
+    step = CHANGES_PER_STATEMENT
+    for start in range(0, max(len(audits), len(events)), step):
+        await execute_together(
+            conn,
+            [
+                *inserts(audit_table, audits[start : start + step]),
+                *inserts(events_table, events[start : start + step]),
+            ],
+        )
 
 
 class Records:
@@ -185,4 +216,4 @@ def _action(event: EventType | None) -> str:
     return event.value.split(".", 1)[1] if event is not None else "update"
 
 
-__all__ = ["Records", "archive", "record_change"]
+__all__ = ["Records", "archive", "execute_together", "inserts", "record_change", "record_changes"]

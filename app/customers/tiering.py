@@ -12,7 +12,7 @@ so and why; without one, `tier` and `tier_reason` are the computed ones.
 """
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
@@ -22,9 +22,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.audit.service import audit_table, audit_values
+from app.audit.service import audit_values
 from app.core.access import SYSTEM, Principal
-from app.core.crud import Row
+from app.core.crud import Row, all_dicts
 from app.core.enums import (
     ContractStatus,
     CustomerGrade,
@@ -33,10 +33,11 @@ from app.core.enums import (
     RatingLevel,
     TicketType,
 )
+from app.core.records import record_changes
 from app.customers.repository import CUSTOMERS
 from app.customers.revenue import revenue_lines
 from app.events.catalogue import EventType
-from app.events.outbox import event_values, events_table
+from app.events.outbox import event_values
 from app.models import Contract, Customer, Deal, Ticket
 from app.rules.customers import (
     CustomerHealthFacts,
@@ -66,9 +67,6 @@ REASON_LENGTH = int(cast(sa.String, customers.c.tier_reason.type).length or 200)
 NO_OVERRIDE_REASON = "no reason given"
 # What partners segment customers by: a change of one is `customer.tier_changed`.
 SEGMENT_FIELDS = ("tier", "computed_tier", "grade", "lifecycle_stage")
-# Audit entries and events of a re-tiering of every customer are written this many a
-# statement.
-RETIER_WRITE_BATCH = 1000
 
 
 def _won_deals(policy: CustomerPolicy) -> sa.Subquery:
@@ -505,39 +503,21 @@ async def recompute_all(
     )
     if conn.dialect.name == "postgresql":
         changing = changing.with_for_update(of=customers)
-    before = {row["id"]: dict(row) for row in (await conn.execute(changing)).mappings()}
+    before = {row["id"]: row for row in all_dicts(await conn.execute(changing))}
     if not before:
         return 0
     update = batch_update(now, policy)
     if conn.dialect.name == "postgresql":  # only the rows read (and locked) above
         ids = sa.bindparam("ids", list(before), type_=postgresql.ARRAY(sa.Uuid))
         update = update.where(customers.c.id == sa.any_(ids))
-    rows = (await conn.execute(update.returning(*CUSTOMERS.repository.columns))).mappings()
-    changed = [dict(row) for row in rows]
-    for start in range(0, len(changed), RETIER_WRITE_BATCH):
-        chunk = changed[start : start + RETIER_WRITE_BATCH]
-        await _record_retiering(conn, principal, job, chunk, before, now)
-    return len(changed)
-
-
-async def _record_retiering(
-    conn: AsyncConnection,
-    principal: Principal,
-    job: str,
-    rows: Sequence[Row],
-    before: Mapping[uuid.UUID, Row],
-    now: datetime,
-) -> None:
+    changed = all_dicts(await conn.execute(update.returning(*CUSTOMERS.repository.columns)))
     audits, events = [], []
-    for row in rows:
+    for row in changed:
         old = before.get(row["id"])
         audits.append(
             audit_values(principal, "retier", "customer", row["id"], before=old, after=row, at=now)
         )
         event = retier_event(old, row) if old is not None else EventType.customer_updated
         events.append(event_values(conn, principal, event, row, before=old, at=now, job=job))
-    await conn.execute(audit_table.insert(), audits)
-    txid = events[0].pop("txid")
-    for values in events[1:]:
-        del values["txid"]
-    await conn.execute(events_table.insert().values(txid=txid), events)
+    await record_changes(conn, audits, events)
+    return len(audits)

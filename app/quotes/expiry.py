@@ -13,12 +13,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.audit.service import audit_table, audit_values
+from app.audit.service import audit_values
 from app.core.access import SYSTEM
 from app.core.crud import Row, all_dicts
 from app.core.enums import QuoteStatus
+from app.core.records import record_changes
 from app.events.catalogue import EventType
-from app.events.outbox import event_values, events_table
+from app.events.outbox import event_values
 from app.quotes.repository import quotes, quotes_table, versions_table
 from app.rules.quotes import QUOTE_MOVES, QuoteAction, check_quote_action
 
@@ -85,8 +86,7 @@ async def _record_expiries(
     conn: AsyncConnection, changes: Sequence[tuple[Row, Row]], now: datetime
 ) -> None:
     """Each quote's audit entry and `quote.expired` event, as the pipeline writes one
-    change's (`app.core.records.record_change`), for all of them at once: one statement
-    on PostgreSQL, two on SQLite, however many quotes expired."""
+    change's (`app.core.records.record_change`), for all of them together."""
     note = {"expired_at": now}
     audits = [
         audit_values(
@@ -104,10 +104,4 @@ async def _record_expiries(
         event_values(conn, SYSTEM, EventType.quote_expired, after, before=before, at=now, job=JOB)
         for before, after in changes
     ]
-    audit_insert = audit_table.insert().values(audits)
-    event_insert = events_table.insert().values(events)
-    if conn.dialect.name == "postgresql":
-        await conn.execute(event_insert.add_cte(audit_insert.cte("expiry_audit")))
-        return
-    await conn.execute(audit_insert)
-    await conn.execute(event_insert)
+    await record_changes(conn, audits, events)

@@ -20,7 +20,7 @@ from app.core.access import Kind, Principal
 from app.core.crud import Row
 from app.core.enums import Role, SlaEventKind
 from app.core.errors import Conflict, ErrorItem, InvalidInput, ServiceError
-from app.core.records import Records, record_change
+from app.core.records import Records, inserts, record_change
 from app.events.catalogue import EventType
 from app.rules.common import Check
 from app.rules.sla import SlaEvent, SlaPolicy
@@ -33,7 +33,6 @@ from app.tickets.clocks import (
     CLOCK_JOB,
     Pending,
     as_events,
-    inserts,
     plan_clocks,
     policy_in_force,
     reached_markers,

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.audit.service import audit_table, audit_values
 from app.core.access import SYSTEM
 from app.core.crud import Row
 from app.core.enums import CustomerTier, SlaEventKind, TaskKind
+from app.core.records import execute_together, inserts
 from app.events.catalogue import EventType
 from app.events.outbox import event_values
 from app.events.outbox import events_table as outbox_table
@@ -143,24 +143,6 @@ async def reached_markers(
         after = {"warned": assignee_id}
         markers.append(Marker(event, TaskKind.sla_at_risk, assignee_id, due or now, {}, after))
     return markers
-
-
-def inserts(table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> list[sa.Executable]:
-    """One multi-row INSERT of `rows`, or nothing when there are none."""
-    return [table.insert().values(list(rows))] if rows else []
-
-
-async def execute_together(conn: AsyncConnection, statements: Sequence[sa.Executable]) -> None:
-    """Run INSERTs of different rows as one statement on PostgreSQL (data-modifying CTEs
-    of the last one), one after another elsewhere."""
-    if conn.dialect.name != "postgresql" or len(statements) < 2:
-        for statement in statements:
-            await conn.execute(statement)
-        return
-    *ctes, last = statements
-    for number, statement in enumerate(ctes):
-        last = last.add_cte(statement.cte(f"clock_{number}"))  # type: ignore[attr-defined]
-    await conn.execute(last)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from app.core.enums import SlaEventKind, SlaStatus, TicketStatus
 from app.core.errors import InvalidInput
 from app.core.ids import new_id
 from app.core.pagination import SortKey
+from app.core.records import inserts
 from app.events.catalogue import EventType
 from app.rules.sla import explain, validate_reported_at
 from app.rules.tickets import TicketAction, category_checks, queue_for
@@ -32,7 +33,6 @@ from app.tickets.clocks import (
     CLOCK_JOB,
     as_events,
     effective_tier,
-    inserts,
     plan_clocks,
     reached_markers,
     record_markers,

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from app.core import records
 from app.core.clock import utcnow
 from app.core.enums import DealStage, Role
 from app.customers.tiering import recompute_all
@@ -63,7 +64,10 @@ async def test_reopening_a_won_deal_re_tiers_its_customer_as_whoever_reopened_it
     assert newest["before"]["tier"] != newest["after"]["tier"]
 
 
-async def test_re_tiering_every_customer_records_each_change_once(client, conn, people):
+async def test_re_tiering_every_customer_records_each_change_once(
+    client, conn, people, monkeypatch
+):
+    monkeypatch.setattr(records, "CHANGES_PER_STATEMENT", 2)  # three buyers: two statements
     rep, admin = people
     now = utcnow()
     buyers = [await make_customer(conn, owner_id=rep.id) for _ in range(3)]
