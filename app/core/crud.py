@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.core import statements
 from app.core.access import (
     Kind,
     Principal,
@@ -105,8 +106,8 @@ class TableRepository:
     async def insert(self, conn: AsyncConnection, values: Mapping[str, Any]) -> Row:
         now = utcnow()
         full = {"id": uuid_for(values), "created_at": now, "updated_at": now, **values}
-        statement = self.table.insert().values(full).returning(*self.columns)
-        row = first_dict(await conn.execute(statement))
+        write = statements.insert(self.table, full, self.columns)
+        row = first_dict(await statements.run(conn, write))
         assert row is not None
         return row
 
@@ -130,13 +131,10 @@ class TableRepository:
         check_version(expected_version, current["version"])
         if not values:
             return current  # nothing changes, so neither do the version and updated_at
-        statement = (
-            self.table.update()
-            .where(self.table.c.id == ident, self.table.c.version == current["version"])
-            .values(**values, version=self.table.c.version + 1, updated_at=utcnow())
-            .returning(*self.columns)
+        write = statements.versioned_update(
+            self.table, ident, current["version"], values, now=utcnow(), returning=self.columns
         )
-        row = first_dict(await conn.execute(statement))
+        row = first_dict(await statements.run(conn, write))
         if row is None:
             # Changed between our read and our write: report the version now stored.
             latest = await self.get(conn, principal, ident)

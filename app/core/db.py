@@ -214,10 +214,12 @@ async def ping(conn: AsyncConnection) -> None:
     await conn.execute(sa.text("SELECT 1"))
 
 
-def insert_or_skip(conn: AsyncConnection, table: sa.Table, **conflict: Any) -> Any:
-    """`INSERT ... ON CONFLICT DO NOTHING` in the connection's dialect (both spell it alike);
-    `conflict` goes to `on_conflict_do_nothing` (e.g. `index_elements=[...]`)."""
+def insert_or_skip(conn: AsyncConnection | str, table: sa.Table, **conflict: Any) -> Any:
+    """`INSERT ... ON CONFLICT DO NOTHING` in the connection's dialect (or the dialect
+    named; both spell it alike); `conflict` goes to `on_conflict_do_nothing` (e.g.
+    `index_elements=[...]`)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    name = conn if isinstance(conn, str) else conn.dialect.name
+    dialect = postgresql if name == "postgresql" else sqlite
     return dialect.insert(table).on_conflict_do_nothing(**conflict)

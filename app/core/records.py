@@ -25,6 +25,8 @@ from app.core.access import Principal
 from app.core.clock import utcnow
 from app.core.crud import Row, TableRepository
 from app.core.http import check_version
+from app.core.statements import Write, execute_together
+from app.core.statements import insert as statements_insert
 from app.events.catalogue import EventType
 from app.events.outbox import event_values, events_table
 
@@ -33,22 +35,11 @@ from app.events.outbox import event_values, events_table
 CHANGES_PER_STATEMENT = 500
 
 
-def inserts(table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> list[sa.Executable]:
-    """One multi-row INSERT of `rows`, or nothing when there are none."""
+def inserts(table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> list[Write | sa.Executable]:
+    """One INSERT of `rows` (a prebuilt one for a single row), or nothing for none."""
+    if len(rows) == 1:
+        return [statements_insert(table, rows[0])]
     return [table.insert().values(list(rows))] if rows else []
-
-
-async def execute_together(conn: AsyncConnection, statements: Sequence[sa.Executable]) -> None:
-    """Run statements touching different rows as one round trip on PostgreSQL (the last
-    one, with the others as its data-modifying CTEs), one after another elsewhere."""
-    if conn.dialect.name != "postgresql" or len(statements) < 2:
-        for statement in statements:
-            await conn.execute(statement)
-        return
-    *ctes, last = statements
-    for number, statement in enumerate(ctes):
-        last = last.add_cte(statement.cte(f"change_{number}"))  # type: ignore[attr-defined]
-    await conn.execute(last)
 
 
 async def record_change(
@@ -62,7 +53,7 @@ async def record_change(
     before: Mapping[str, Any] | None = None,
     at: datetime | None = None,
     job: str | None = None,
-    companions: Sequence[sa.Executable] = (),
+    companions: Sequence[Write | sa.Executable] = (),
     audit_note: Mapping[str, Any] | None = None,
 ) -> None:
     """The audit entry and the event of one change, and the `companions` that belong to
@@ -72,13 +63,11 @@ async def record_change(
     entity = entity_type or (event.record_type if event is not None else "")
     after = {**record, **audit_note} if audit_note else record
     audit = audit_values(principal, action, entity, record["id"], before=before, after=after, at=at)
-    statements = [audit_table.insert().values(audit), *companions]
-    if event is None:  # administration records: audited, not partner events
-        for statement in statements:
-            await conn.execute(statement)
-        return
-    values = event_values(conn, principal, event, record, before=before, at=at, job=job)
-    await execute_together(conn, [*statements, events_table.insert().values(values)])
+    statements: list[Write | sa.Executable] = [statements_insert(audit_table, audit), *companions]
+    if event is not None:  # administration records are audited, not partner events
+        values = event_values(conn, principal, event, record, before=before, at=at, job=job)
+        statements.append(statements_insert(events_table, values))
+    await execute_together(conn, statements)
 
 
 async def record_changes(
@@ -129,7 +118,7 @@ class Records:
         expected_version: int | None = None,
         at: datetime | None = None,
         job: str | None = None,
-        companions: Callable[[Row], Sequence[sa.Executable]] | None = None,
+        companions: Callable[[Row], Sequence[Write | sa.Executable]] | None = None,
         audit_note: Mapping[str, Any] | None = None,
     ) -> Row:
         """Write the change as a new version, with its audit entry and event. Fields set to
@@ -170,7 +159,7 @@ class Records:
         *,
         action: str = "create",
         job: str | None = None,
-        companions: Callable[[Row], Sequence[sa.Executable]] | None = None,
+        companions: Callable[[Row], Sequence[Write | sa.Executable]] | None = None,
     ) -> Row:
         """Insert a new record with its audit entry and its `.created` event."""
         row = await self.repository.insert(conn, values)

@@ -8,8 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.core import statements
 from app.core.access import Kind
-from app.core.crud import Page, Row, TableRepository
+from app.core.crud import Page, Row, TableRepository, first_dict
 from app.core.enums import OPEN_DEAL_STAGES, ContractStatus, DecisionRole, QuoteStatus
 from app.core.ids import new_id
 from app.core.pagination import SortKey, decode_cursor, keyset_clause, order_by, page, sort_keys
@@ -47,20 +48,23 @@ def stage_change_statements(
     changed_by: uuid.UUID | None,
     reason: str | None,
     at: datetime,
-) -> list[sa.Executable]:
+) -> list[statements.Write]:
     """The move's history row, with the forecast as it stood at that moment, and its
     time-in-stage writes (`deal` is the deal after the move)."""
-    history = history_table.insert().values(
-        id=new_id(),
-        deal_id=deal["id"],
-        from_stage=from_stage,
-        to_stage=deal["stage"],
-        changed_at=at,
-        changed_by=changed_by,
-        reason=reason,
-        amount=deal["amount"],
-        currency=deal["currency"],
-        expected_close_date=deal["expected_close_date"],
+    history = statements.insert(
+        history_table,
+        {
+            "id": new_id(),
+            "deal_id": deal["id"],
+            "from_stage": from_stage,
+            "to_stage": deal["stage"],
+            "changed_at": at,
+            "changed_by": changed_by,
+            "reason": reason,
+            "amount": deal["amount"],
+            "currency": deal["currency"],
+            "expected_close_date": deal["expected_close_date"],
+        },
     )
     moves = stays.move_statements(
         dialect,
@@ -83,10 +87,10 @@ async def record_stage_change(
     at: datetime,
 ) -> None:
     """Append the move to the history and carry it into the deal's time in stage."""
-    for statement in stage_change_statements(
+    for write in stage_change_statements(
         conn.dialect.name, deal, from_stage=from_stage, changed_by=changed_by, reason=reason, at=at
     ):
-        await conn.execute(statement)
+        await statements.run(conn, write)
 
 
 async def list_history(
@@ -102,10 +106,14 @@ async def list_history(
     return Page(*page(rows, limit, HISTORY_ORDER))
 
 
-def _decision_maker_engaged(deal: Row) -> sa.Exists:
-    about = _activities.c.deal_id == deal["id"]
-    if deal["customer_id"] is not None:
-        about = sa.or_(about, _activities.c.customer_id == deal["customer_id"])
+# The gate evidence of a deal (`deal_id`) of a customer (`customer_id`, possibly null,
+# which then matches nothing), built once.
+_DEAL_ID = sa.bindparam("deal_id", type_=sa.Uuid)
+_CUSTOMER_ID = sa.bindparam("customer_id", type_=sa.Uuid)
+
+
+def _decision_maker_engaged() -> sa.Exists:
+    about = sa.or_(_activities.c.deal_id == _DEAL_ID, _activities.c.customer_id == _CUSTOMER_ID)
     return sa.exists(
         sa.select(_activities.c.id)
         .join(_contacts, _contacts.c.id == _activities.c.contact_id)
@@ -113,48 +121,53 @@ def _decision_maker_engaged(deal: Row) -> sa.Exists:
     )
 
 
-def _approved_quote(deal_id: uuid.UUID) -> sa.Exists:
+def _approved_quote() -> sa.Exists:
     current_version = sa.and_(
         _versions.c.quote_id == _quotes.c.id, _versions.c.number == _quotes.c.current_version_no
     )
     return sa.exists(
         sa.select(_quotes.c.id)
         .join(_versions, current_version)
-        .where(_quotes.c.deal_id == deal_id, _versions.c.status.in_(APPROVED_QUOTE_STATUSES))
+        .where(_quotes.c.deal_id == _DEAL_ID, _versions.c.status.in_(APPROVED_QUOTE_STATUSES))
     )
 
 
-def _contract_with(deal_id: uuid.UUID, instant: sa.Column[Any]) -> sa.Exists:
+def _contract_with(instant: sa.Column[Any]) -> sa.Exists:
     """A contract of the deal that reached `instant` and was not terminated since: a
     terminated contract proves neither a signature nor an acceptance that still holds."""
     return sa.exists(
         sa.select(_contracts.c.id).where(
-            _contracts.c.deal_id == deal_id,
+            _contracts.c.deal_id == _DEAL_ID,
             instant.is_not(None),
             _contracts.c.status != ContractStatus.terminated,
         )
     )
 
 
-def _contact_count(customer_id: uuid.UUID | None) -> sa.ScalarSelect[int]:
+def _contact_count() -> sa.ScalarSelect[int]:
     return (
         sa.select(sa.func.count())
         .select_from(_contacts)
-        .where(_contacts.c.customer_id == customer_id, _contacts.c.archived_at.is_(None))
+        .where(_contacts.c.customer_id == _CUSTOMER_ID, _contacts.c.archived_at.is_(None))
         .scalar_subquery()
     )
 
 
+_EVIDENCE = sa.select(
+    _contact_count().label("contact_count"),
+    _decision_maker_engaged().label("decision_maker_engaged"),
+    _approved_quote().label("approved_quote"),
+    _contract_with(_contracts.c.signed_at).label("contract_signed"),
+    _contract_with(_contracts.c.accepted_at).label("delivery_accepted"),
+)
+
+
 async def load_evidence(conn: AsyncConnection, deal: Row) -> Row:
     """The gate evidence that lives outside the deal row, in one round trip."""
-    statement = sa.select(
-        _contact_count(deal["customer_id"]).label("contact_count"),
-        _decision_maker_engaged(deal).label("decision_maker_engaged"),
-        _approved_quote(deal["id"]).label("approved_quote"),
-        _contract_with(deal["id"], _contracts.c.signed_at).label("contract_signed"),
-        _contract_with(deal["id"], _contracts.c.accepted_at).label("delivery_accepted"),
-    )
-    return (await conn.execute(statement)).mappings().one()
+    parameters = {"deal_id": deal["id"], "customer_id": deal["customer_id"]}
+    row = first_dict(await conn.execute(_EVIDENCE, parameters))
+    assert row is not None
+    return row
 
 
 def stale_clause(now: datetime, stale_after_days: int) -> sa.ColumnElement[bool]:

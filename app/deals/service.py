@@ -1,7 +1,7 @@
 """Deal use cases: the pipeline record, its stage gates and the actions that prove them."""
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -17,6 +17,7 @@ from app.core.gates import error_items, refusal
 from app.core.pagination import SortKey
 from app.core.records import Records
 from app.core.schemas import two_decimals
+from app.core.statements import Write
 from app.customers.repository import find_visible_customer
 from app.customers.service import assign_owner, reassign, require_change_rights
 from app.customers.tiering import recompute_customer
@@ -106,7 +107,7 @@ async def create_deal(
         "updated_at": now,
     }
 
-    def opening(row: Row) -> list[sa.Executable]:
+    def opening(row: Row) -> Sequence[Write | sa.Executable]:
         return repo.stage_change_statements(
             conn.dialect.name,
             row,
@@ -273,15 +274,15 @@ async def _apply(
     values: Mapping[str, Any],
     action: str,
     expected_version: int | None = None,
-    companions: Callable[[Row], list[sa.Executable]] | None = None,
+    companions: Callable[[Row], Sequence[Write | sa.Executable]] | None = None,
     job: str | None = None,
 ) -> Row:
     """Write the change with its audit entry, its event and what goes with it: a new
     owner takes the deal's time-in-stage rows along (actions checked the version when
     locking). `job` names the scheduled job that caused it, if one did."""
 
-    def along(row: Row) -> list[sa.Executable]:
-        moved = companions(row) if companions is not None else []
+    def along(row: Row) -> list[Write | sa.Executable]:
+        moved = [*companions(row)] if companions is not None else []
         if row["owner_id"] != current["owner_id"]:
             moved.append(stays.reassign_statement(row["id"], row["owner_id"]))
         return moved
@@ -312,7 +313,7 @@ async def move_stage(
     """Write a checked stage move: the deal, its history row, the audit entry, and — when
     the deal closes or reopens — its customer's tier, whose purchase history changed."""
 
-    def moved(row: Row) -> list[sa.Executable]:
+    def moved(row: Row) -> Sequence[Write | sa.Executable]:
         return repo.stage_change_statements(
             conn.dialect.name,
             row,

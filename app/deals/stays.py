@@ -7,6 +7,7 @@ Every stage move writes `move_statements` in the same transaction as its history
 bulk loads).
 """
 
+import functools
 import uuid
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.sqltime import seconds_between
+from app.core.statements import Binder, Shape, Write, run
 from app.core.types import UtcDateTime
 from app.models import Deal, DealStageChange, DealStageStay
 
@@ -34,6 +36,43 @@ def _upsert(dialect: str) -> Any:
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
+@functools.cache
+def _move_shapes(dialect: str) -> tuple[Shape, Shape]:
+    """Closing a visit, and opening one (the first visit creates the stage's row)."""
+    s = stays_table
+
+    def close(bind: Binder) -> sa.Executable:
+        at = bind("at", UtcDateTime())
+        spent = _not_negative(seconds_between(s.c.arrived_at, at, dialect))
+        return (
+            s.update()
+            .where(
+                s.c.deal_id == bind("deal_id", s.c.deal_id.type),
+                s.c.stage == bind("stage", s.c.stage.type),
+                s.c.arrived_at.is_not(None),
+            )
+            .values(seconds_in_stage=s.c.seconds_in_stage + spent, arrived_at=None)
+        )
+
+    def open_(bind: Binder) -> sa.Executable:
+        at = bind("at", UtcDateTime())
+        insert = _upsert(dialect)(s).values(
+            deal_id=bind("deal_id", s.c.deal_id.type),
+            stage=bind("stage", s.c.stage.type),
+            owner_id=bind("owner_id", s.c.owner_id.type),
+            first_arrived_at=at,
+            arrived_at=at,
+            seconds_in_stage=0.0,
+            visits=1,
+        )
+        return insert.on_conflict_do_update(  # type: ignore[no-any-return]
+            index_elements=[s.c.deal_id, s.c.stage],
+            set_={"arrived_at": insert.excluded.arrived_at, "visits": s.c.visits + 1},
+        )
+
+    return Shape(close), Shape(open_)
+
+
 def move_statements(
     dialect: str,
     *,
@@ -42,34 +81,14 @@ def move_statements(
     from_stage: str | None,
     to_stage: str,
     at: datetime,
-) -> list[sa.Executable]:
+) -> list[Write]:
     """The writes of one move: close the visit to `from_stage`, open one to `to_stage`.
     They touch different rows, so they may run as one statement (data-modifying CTEs)."""
-    s = stays_table
-    statements: list[sa.Executable] = []
+    close, open_ = _move_shapes(dialect)
+    writes = [Write(open_, {"deal_id": deal_id, "stage": to_stage, "owner_id": owner_id, "at": at})]
     if from_stage is not None:
-        spent = _not_negative(seconds_between(s.c.arrived_at, sa.literal(at, UtcDateTime), dialect))
-        statements.append(
-            s.update()
-            .where(s.c.deal_id == deal_id, s.c.stage == from_stage, s.c.arrived_at.is_not(None))
-            .values(seconds_in_stage=s.c.seconds_in_stage + spent, arrived_at=None)
-        )
-    insert = _upsert(dialect)(s).values(
-        deal_id=deal_id,
-        stage=to_stage,
-        owner_id=owner_id,
-        first_arrived_at=at,
-        arrived_at=at,
-        seconds_in_stage=0.0,
-        visits=1,
-    )
-    statements.append(
-        insert.on_conflict_do_update(
-            index_elements=[s.c.deal_id, s.c.stage],
-            set_={"arrived_at": insert.excluded.arrived_at, "visits": s.c.visits + 1},
-        )
-    )
-    return statements
+        writes.insert(0, Write(close, {"deal_id": deal_id, "stage": from_stage, "at": at}))
+    return writes
 
 
 async def record_move(
@@ -81,7 +100,7 @@ async def record_move(
     to_stage: str,
     at: datetime,
 ) -> None:
-    for statement in move_statements(
+    for write in move_statements(
         conn.dialect.name,
         deal_id=deal_id,
         owner_id=owner_id,
@@ -89,12 +108,24 @@ async def record_move(
         to_stage=to_stage,
         at=at,
     ):
-        await conn.execute(statement)
+        await run(conn, write)
 
 
-def reassign_statement(deal_id: uuid.UUID, owner_id: uuid.UUID | None) -> sa.Update:
+def _reassign(bind: Binder) -> sa.Executable:
+    s = stays_table
+    return (
+        s.update()
+        .where(s.c.deal_id == bind("deal_id", s.c.deal_id.type))
+        .values(owner_id=bind("owner_id", s.c.owner_id.type))
+    )
+
+
+_REASSIGN = Shape(_reassign)
+
+
+def reassign_statement(deal_id: uuid.UUID, owner_id: uuid.UUID | None) -> Write:
     """A deal's time in stage counts for its owner: a new owner takes the rows along."""
-    return stays_table.update().where(stays_table.c.deal_id == deal_id).values(owner_id=owner_id)
+    return Write(_REASSIGN, {"deal_id": deal_id, "owner_id": owner_id})
 
 
 def rebuild(dialect: str) -> sa.Insert:

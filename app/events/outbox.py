@@ -21,10 +21,11 @@ events_table: sa.Table = Event.__table__  # type: ignore[attr-defined]
 # The writing transaction's id. Readers only take events of transactions older than every
 # transaction still running, which is what makes the feed gap-free (ADR 0003).
 _PG_TXID: sa.ColumnElement[int] = sa.literal_column("pg_current_xact_id()::text::bigint")
+_NO_TXID: sa.ColumnElement[int] = sa.literal(0, sa.BigInteger)
 
 
 def txid_expression(conn: AsyncConnection) -> sa.ColumnElement[int]:
-    return _PG_TXID if conn.dialect.name == "postgresql" else sa.literal(0, sa.BigInteger)
+    return _PG_TXID if conn.dialect.name == "postgresql" else _NO_TXID
 
 
 def origin_of(principal: Principal, job: str | None = None) -> str | None:

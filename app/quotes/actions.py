@@ -11,7 +11,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.access import Kind, Principal
@@ -21,6 +20,7 @@ from app.core.enums import QuoteStatus, Role
 from app.core.errors import Forbidden, RuleViolation
 from app.core.gates import enforce, error_items
 from app.core.http import require_if_match
+from app.core.statements import Write
 from app.events.catalogue import EventType
 from app.quotes import repository as repo
 from app.quotes.pricing import POLICY, content_of
@@ -92,7 +92,7 @@ async def _apply(
     # not read back.
     version = {**loaded.version, **version_changes, "updated_at": now}
 
-    def with_version(_: Row) -> list[sa.Executable]:
+    def with_version(_: Row) -> list[Write]:
         return [repo.version_update(loaded.version["id"], version_changes, now)]
 
     quote = await QUOTES.save(

@@ -8,8 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.core import statements
 from app.core.access import Kind, Principal, visible
-from app.core.crud import Page, Row, TableRepository
+from app.core.crud import Page, Row, TableRepository, all_dicts, first_dict
 from app.core.enums import ContractStatus, CustomerTier, DealStage, QuoteStatus, Role
 from app.core.http import etag
 from app.core.ids import new_id
@@ -40,6 +41,21 @@ _LINE_COLUMNS = [lines_table.c[name] for name in QuoteLineRead.model_fields]
 QUOTE_SORTS = sort_keys(("created_at", ("created_at",)), ("updated_at", ("updated_at",)))
 VERSION_ORDER = SortKey("number", ("number",))
 
+_DEAL_STAGE_SHARED = (
+    sa.select(deals_table.c.stage)
+    .where(deals_table.c.id == sa.bindparam("deal_id"))
+    .with_for_update(read=True)
+)
+_VERSION_BY_NUMBER = sa.select(*_VERSION_COLUMNS).where(
+    versions_table.c.quote_id == sa.bindparam("quote_id"),
+    versions_table.c.number == sa.bindparam("number"),
+)
+_LINES_OF = (
+    sa.select(*_LINE_COLUMNS)
+    .where(lines_table.c.quote_version_id == sa.bindparam("version_id"))
+    .order_by(lines_table.c.position)
+)
+
 _IS_CURRENT = sa.and_(
     quotes_table.c.id == versions_table.c.quote_id,
     quotes_table.c.current_version_no == versions_table.c.number,
@@ -59,10 +75,7 @@ async def find_visible_deal(
 async def lock_deal_stage(conn: AsyncConnection, deal_id: uuid.UUID) -> DealStage:
     """The quote's deal stage, share-locked so the deal cannot close under a quote action
     that has checked it is open."""
-    statement = (
-        sa.select(deals_table.c.stage).where(deals_table.c.id == deal_id).with_for_update(read=True)
-    )
-    return DealStage((await conn.execute(statement)).scalar_one())
+    return DealStage((await conn.execute(_DEAL_STAGE_SHARED, {"deal_id": deal_id})).scalar_one())
 
 
 async def other_contract_statuses(
@@ -81,10 +94,8 @@ async def other_contract_statuses(
 
 
 async def version_by_number(conn: AsyncConnection, quote_id: uuid.UUID, number: int) -> Row | None:
-    statement = sa.select(*_VERSION_COLUMNS).where(
-        versions_table.c.quote_id == quote_id, versions_table.c.number == number
-    )
-    return (await conn.execute(statement)).mappings().first()
+    parameters = {"quote_id": quote_id, "number": number}
+    return first_dict(await conn.execute(_VERSION_BY_NUMBER, parameters))
 
 
 async def current_version(conn: AsyncConnection, quote: Row) -> Row:
@@ -107,12 +118,8 @@ async def current_versions(conn: AsyncConnection, quote_ids: Sequence[uuid.UUID]
 
 
 async def lines_of(conn: AsyncConnection, version_id: uuid.UUID) -> list[Row]:
-    statement = (
-        sa.select(*_LINE_COLUMNS)
-        .where(lines_table.c.quote_version_id == version_id)
-        .order_by(lines_table.c.position)
-    )
-    return list((await conn.execute(statement)).mappings().all())
+    lines: list[Row] = [*all_dicts(await conn.execute(_LINES_OF, {"version_id": version_id}))]
+    return lines
 
 
 async def insert_version(
@@ -131,21 +138,26 @@ async def insert_version(
     return version
 
 
-def version_update(version_id: uuid.UUID, values: Mapping[str, Any], at: datetime) -> sa.Update:
+def version_update(
+    version_id: uuid.UUID, values: Mapping[str, Any], at: datetime, *, returning: bool = False
+) -> statements.Write:
     """The UPDATE of one version, for the caller to run (or to pass along with the
     quote's change, which writes it in the same round trip)."""
-    return (
-        versions_table.update()
-        .where(versions_table.c.id == version_id)
-        .values(updated_at=at, **values)
+    return statements.update_by_id(
+        versions_table,
+        version_id,
+        {"updated_at": at, **values},
+        returning=_VERSION_COLUMNS if returning else (),
     )
 
 
 async def update_version(
     conn: AsyncConnection, version_id: uuid.UUID, values: Mapping[str, Any], at: datetime
 ) -> Row:
-    statement = version_update(version_id, values, at).returning(*_VERSION_COLUMNS)
-    return (await conn.execute(statement)).mappings().one()
+    write = version_update(version_id, values, at, returning=True)
+    row = first_dict(await statements.run(conn, write))
+    assert row is not None
+    return row
 
 
 async def touch(conn: AsyncConnection, quote_id: uuid.UUID, at: datetime) -> Row:

@@ -20,7 +20,8 @@ from app.audit.service import audit_table, audit_values
 from app.core.access import SYSTEM
 from app.core.crud import Row
 from app.core.enums import CustomerTier, SlaEventKind, TaskKind
-from app.core.records import execute_together, inserts
+from app.core.records import inserts
+from app.core.statements import execute_together
 from app.events.catalogue import EventType
 from app.events.outbox import event_values
 from app.events.outbox import events_table as outbox_table
