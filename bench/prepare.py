@@ -115,6 +115,7 @@ async def build(
         if_match = None if scenario.if_match is None else _fill(scenario.if_match, sample, False)
         requests.append(Request(path, token, body, sample, alternate, if_match))
     result = RequestSet(scenario, requests)
+    await stage(scenario, conn, result)  # the EXPLAIN gate sees what the runs will
     if scenario.deep_pages:
         result.requests = [await _deep(scenario, requests[0], service, result.notes)]
     return result
@@ -146,7 +147,9 @@ async def _deep(
 
 
 async def snapshot(scenario: Scenario, conn: asyncpg.Connection, requests: RequestSet) -> None:
-    """Keep a copy of the rows a write scenario changes, to put back after each run."""
+    """Keep a copy of the rows a write scenario changes, to put back after each run: as
+    staged just now, so every run finds them as fresh as the first."""
+    await stage(scenario, conn, requests)
     for restore in scenario.restore:
         keys = [r.sample[restore.sample_key] for r in requests.requests]
         name = _snapshot_table(scenario, restore.table)
@@ -159,7 +162,8 @@ async def snapshot(scenario: Scenario, conn: asyncpg.Connection, requests: Reque
 
 
 async def stage(scenario: Scenario, conn: asyncpg.Connection, requests: RequestSet) -> None:
-    """Set the sampled records up for a run (`Scenario.stage`); `undo` puts them back."""
+    """Set the sampled records up for a run (`Scenario.stage`); `undo` puts them back as
+    `snapshot` staged them."""
     if scenario.stage is None:
         return
     keys = [r.sample[scenario.stage.sample_key] for r in requests.requests]

@@ -25,7 +25,7 @@ from app.core.access import Principal
 from app.core.clock import utcnow
 from app.core.crud import Row, TableRepository
 from app.core.http import check_version
-from app.core.statements import Write, execute_together
+from app.core.statements import Write, execute_together, insert_rows
 from app.core.statements import insert as statements_insert
 from app.events.catalogue import EventType
 from app.events.outbox import event_values, events_table
@@ -36,10 +36,8 @@ CHANGES_PER_STATEMENT = 500
 
 
 def inserts(table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> list[Write | sa.Executable]:
-    """One INSERT of `rows` (a prebuilt one for a single row), or nothing for none."""
-    if len(rows) == 1:
-        return [statements_insert(table, rows[0])]
-    return [table.insert().values(list(rows))] if rows else []
+    """One INSERT of `rows` (prebuilt for a few), or nothing for none."""
+    return [insert_rows(table, rows)] if rows else []
 
 
 async def record_change(
@@ -55,14 +53,22 @@ async def record_change(
     job: str | None = None,
     companions: Sequence[Write | sa.Executable] = (),
     audit_note: Mapping[str, Any] | None = None,
+    audit_before: Mapping[str, Any] | None = None,
 ) -> None:
     """The audit entry and the event of one change, and the `companions` that belong to
     it (a deal's history row...): one round trip on PostgreSQL, whose data-modifying CTEs
     run them together; one statement each on SQLite. Companions must touch different
-    rows from one another."""
+    rows from one another.
+
+    `audit_note` adds fields kept beside the record (a quote's version...) to the entry's
+    after side, and `audit_before` holds where they stood, for its before side."""
     entity = entity_type or (event.record_type if event is not None else "")
-    after = {**record, **audit_note} if audit_note else record
-    audit = audit_values(principal, action, entity, record["id"], before=before, after=after, at=at)
+    after, was = record, before
+    if audit_note:
+        after = {**record, **audit_note}
+        if before is not None and audit_before is not None:
+            was = {**before, **{name: audit_before.get(name) for name in audit_note}}
+    audit = audit_values(principal, action, entity, record["id"], before=was, after=after, at=at)
     statements: list[Write | sa.Executable] = [statements_insert(audit_table, audit), *companions]
     if event is not None:  # administration records are audited, not partner events
         values = event_values(conn, principal, event, record, before=before, at=at, job=job)
@@ -120,6 +126,7 @@ class Records:
         job: str | None = None,
         companions: Callable[[Row], Sequence[Write | sa.Executable]] | None = None,
         audit_note: Mapping[str, Any] | None = None,
+        audit_before: Mapping[str, Any] | None = None,
     ) -> Row:
         """Write the change as a new version, with its audit entry and event. Fields set to
         the value they have are no change: a change that changes nothing writes nothing (no
@@ -142,6 +149,7 @@ class Records:
             row,
             action=action or _action(event),
             audit_note=audit_note,
+            audit_before=audit_before,
             entity_type=self.record_type,
             before=current,
             at=at,

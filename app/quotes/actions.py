@@ -19,12 +19,12 @@ from app.core.crud import Row
 from app.core.enums import QuoteStatus, Role
 from app.core.errors import Forbidden, RuleViolation
 from app.core.gates import enforce, error_items
-from app.core.http import require_if_match
+from app.core.http import check_version, require_if_match
 from app.core.statements import Write
 from app.events.catalogue import EventType
 from app.quotes import repository as repo
 from app.quotes.pricing import POLICY, content_of
-from app.quotes.service import QUOTES, Loaded, load, version_note
+from app.quotes.service import QUOTES, Loaded, version_note
 from app.rules.quotes import (
     CONFLICT_CODES,
     QuoteAction,
@@ -56,14 +56,16 @@ async def _begin(
     now: datetime,
 ) -> Loaded:
     principal.require(Kind.quotes, "write")
-    loaded = await load(conn, principal, quote_id, lock=True, expected_version=expected_version)
+    quote, deal_stage = await repo.lock_with_deal_stage(conn, principal, quote_id)
+    check_version(expected_version, quote["version"])
+    loaded = Loaded(quote, *await repo.current_version_and_lines(conn, quote))
     version = loaded.version
     gate = check_quote_action(
         version["status"],
         action,
         now=now,
         valid_until=version["valid_until"],
-        deal_stage=await repo.lock_deal_stage(conn, loaded.quote["deal_id"]),
+        deal_stage=deal_stage,
     )
     enforce(gate, CONFLICT_CODES)
     return loaded
@@ -105,6 +107,7 @@ async def _apply(
         at=now,
         companions=with_version,
         audit_note=version_note(loaded.version, version),
+        audit_before=loaded.version,
     )
     # Every action changes the status, so the quote row (and the version with it) is
     # always written.

@@ -9,9 +9,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core import statements
-from app.core.access import Kind, Principal, visible
+from app.core.access import Kind, Principal, viewer_params, visibility_shape, visible
 from app.core.crud import Page, Row, TableRepository, all_dicts, first_dict
 from app.core.enums import ContractStatus, CustomerTier, DealStage, QuoteStatus, Role
+from app.core.errors import not_found
 from app.core.http import etag
 from app.core.ids import new_id
 from app.core.pagination import (
@@ -41,11 +42,6 @@ _LINE_COLUMNS = [lines_table.c[name] for name in QuoteLineRead.model_fields]
 QUOTE_SORTS = sort_keys(("created_at", ("created_at",)), ("updated_at", ("updated_at",)))
 VERSION_ORDER = SortKey("number", ("number",))
 
-_DEAL_STAGE_SHARED = (
-    sa.select(deals_table.c.stage)
-    .where(deals_table.c.id == sa.bindparam("deal_id"))
-    .with_for_update(read=True)
-)
 _VERSION_BY_NUMBER = sa.select(*_VERSION_COLUMNS).where(
     versions_table.c.quote_id == sa.bindparam("quote_id"),
     versions_table.c.number == sa.bindparam("number"),
@@ -53,6 +49,24 @@ _VERSION_BY_NUMBER = sa.select(*_VERSION_COLUMNS).where(
 _LINES_OF = (
     sa.select(*_LINE_COLUMNS)
     .where(lines_table.c.quote_version_id == sa.bindparam("version_id"))
+    .order_by(lines_table.c.position)
+)
+
+_VERSION, _LINE, _DEAL_STAGE = "version__", "line__", "deal_stage__"
+_VERSION_NAMES = [column.name for column in _VERSION_COLUMNS]
+_LINE_NAMES = [column.name for column in _LINE_COLUMNS]
+_VERSION_AND_LINES = (
+    sa.select(
+        *(column.label(_VERSION + column.name) for column in _VERSION_COLUMNS),
+        *(column.label(_LINE + column.name) for column in _LINE_COLUMNS),
+    )
+    .select_from(
+        versions_table.outerjoin(lines_table, lines_table.c.quote_version_id == versions_table.c.id)
+    )
+    .where(
+        versions_table.c.quote_id == sa.bindparam("quote_id"),
+        versions_table.c.number == sa.bindparam("number"),
+    )
     .order_by(lines_table.c.position)
 )
 
@@ -70,12 +84,6 @@ async def find_visible_deal(
         deals.c.id, deals.c.stage, deals.c.customer_id, deals.c.owner_id, deals.c.currency
     ).where(deals.c.id == deal_id, visible(principal, Kind.deals, deals))
     return (await conn.execute(statement)).mappings().first()
-
-
-async def lock_deal_stage(conn: AsyncConnection, deal_id: uuid.UUID) -> DealStage:
-    """The quote's deal stage, share-locked so the deal cannot close under a quote action
-    that has checked it is open."""
-    return DealStage((await conn.execute(_DEAL_STAGE_SHARED, {"deal_id": deal_id})).scalar_one())
 
 
 async def other_contract_statuses(
@@ -102,6 +110,53 @@ async def current_version(conn: AsyncConnection, quote: Row) -> Row:
     version = await version_by_number(conn, quote["id"], quote["current_version_no"])
     assert version is not None, "a quote always has its current version"
     return version
+
+
+async def current_version_and_lines(conn: AsyncConnection, quote: Row) -> tuple[Row, list[Row]]:
+    """The quote's current version and its lines, in position order, in one round trip
+    (one row per line; a version without lines comes as one row without a line)."""
+    parameters = {"quote_id": quote["id"], "number": quote["current_version_no"]}
+    rows = all_dicts(await conn.execute(_VERSION_AND_LINES, parameters))
+    assert rows, "a quote always has its current version"
+    version = {name: rows[0][_VERSION + name] for name in _VERSION_NAMES}
+    lines: list[Row] = [
+        {name: row[_LINE + name] for name in _LINE_NAMES}
+        for row in rows
+        if row[_LINE + "id"] is not None
+    ]
+    return version, lines
+
+
+_LOCKED_WITH_STAGE: dict[tuple[object, ...], sa.Select[Any]] = {}
+
+
+async def lock_with_deal_stage(
+    conn: AsyncConnection, principal: Principal, quote_id: uuid.UUID
+) -> tuple[Row, DealStage]:
+    """The quote row-locked, and its deal's stage share-locked so the deal cannot close
+    under a quote action that has checked it is open: one round trip."""
+    shape = visibility_shape(principal)
+    statement = _LOCKED_WITH_STAGE.get(shape)
+    if statement is None:
+        deal_stage = (
+            sa.select(deals_table.c.stage)
+            .where(deals_table.c.id == quotes_table.c.deal_id)
+            .with_for_update(read=True)
+            .scalar_subquery()
+        )
+        statement = _LOCKED_WITH_STAGE[shape] = (
+            sa.select(*quotes.columns, deal_stage.label(_DEAL_STAGE))
+            .where(
+                quotes_table.c.id == sa.bindparam("ident", type_=sa.Uuid),
+                visible(principal, Kind.quotes, quotes_table),
+            )
+            .with_for_update(of=quotes_table)
+        )
+    parameters = {"ident": quote_id, **viewer_params(principal)}
+    row = first_dict(await conn.execute(statement, parameters))
+    if row is None:
+        raise not_found(quotes.label, quote_id)
+    return row, DealStage(row.pop(_DEAL_STAGE))
 
 
 async def current_versions(conn: AsyncConnection, quote_ids: Sequence[uuid.UUID]) -> dict[Any, Row]:

@@ -84,8 +84,7 @@ async def load(
     """
     quote = await repo.quotes.get(conn, principal, quote_id, lock=lock)
     check_version(expected_version, quote["version"])
-    version = await repo.current_version(conn, quote)
-    return Loaded(quote, version, await repo.lines_of(conn, version["id"]))
+    return Loaded(quote, *await repo.current_version_and_lines(conn, quote))
 
 
 async def _open_deal(conn: AsyncConnection, principal: Principal, deal_id: uuid.UUID) -> Row:
@@ -261,6 +260,7 @@ async def _save_edit(
         action="update",
         at=now,
         audit_note=note,
+        audit_before=loaded.version,
     )
     if quote is not loaded.quote or not note:
         return quote
@@ -274,6 +274,7 @@ async def _save_edit(
         before=loaded.quote,
         at=now,
         audit_note=note,
+        audit_before=loaded.version,
     )
     return quote
 

@@ -410,22 +410,30 @@ REP_SEES_QUOTE = (
     "AND (deals.owner_id = $2 OR deals.shared_with_team IS true AND deals.owner_id IN "
     "(SELECT users.id FROM users WHERE users.team_id = $3))))"
 )
-LOCK_QUOTE = f"SELECT {QUOTE_COLUMNS} FROM quotes WHERE quotes.id = $1 {{visible}} FOR UPDATE"
-CURRENT_VERSION = (
-    f"SELECT {VERSION_COLUMNS} FROM quote_versions WHERE quote_id = $1 AND number = $2"
+# The quote row-locked with its deal's stage share-locked, in one statement.
+LOCK_QUOTE = (
+    f"SELECT {QUOTE_COLUMNS}, (SELECT stage FROM deals WHERE deals.id = quotes.deal_id "
+    "FOR SHARE) AS deal_stage FROM quotes WHERE quotes.id = $1 {visible} FOR UPDATE OF quotes"
 )
-LINES = f"SELECT {LINE_COLUMNS} FROM quote_line_items WHERE quote_version_id = $1 ORDER BY position"
-LOCK_DEAL_STAGE = "SELECT stage FROM deals WHERE id = $1 FOR SHARE"
+# The current version with its lines, one row per line.
+VERSION_AND_LINES = (
+    "SELECT "
+    + ", ".join(f"v.{c}" for c in VERSION_COLUMNS.split(", "))
+    + ", "
+    + ", ".join(f"l.{c} AS line__{c}" for c in LINE_COLUMNS.split(", "))
+    + " FROM quote_versions v LEFT JOIN quote_line_items l ON l.quote_version_id = v.id "
+    "WHERE v.quote_id = $1 AND v.number = $2 ORDER BY l.position"
+)
+# Written with the audit entry and the event ($2 the instant, $3 the user, $11 the version).
 APPROVE_VERSION = (
     "UPDATE quote_versions SET updated_at = $2, status = 'approved', submitted_at = $2, "
-    "submitted_by = $3, approved_at = $2, approved_fingerprint = fingerprint "
-    f"WHERE id = $1 RETURNING {VERSION_COLUMNS}"
+    "submitted_by = $3, approved_at = $2, approved_fingerprint = fingerprint WHERE id = $11"
 )
 APPROVE_QUOTE = (
     "UPDATE quotes SET updated_at = $2, version = version + 1, status = 'approved' "
     f"WHERE id = $1 AND version = $3 RETURNING {QUOTE_COLUMNS}"
 )
-QUOTE_SUBMITTED = ChangeStatement.build("quote.submitted")
+QUOTE_SUBMITTED = ChangeStatement.build("quote.submitted", [("version_update", APPROVE_VERSION)])
 # A rep approves their own quote up to this discount (the service's policy data).
 REP_AUTHORITY_PCT = Decimal(5)
 OPEN_STAGES = frozenset(
@@ -449,13 +457,19 @@ async def submit_quote(
     """A rep's draft within their own authority: approved on submit, no approver named."""
     async with conn.transaction():
         visible, args = _quote_visibility(user)
-        quote = await conn.fetchrow(LOCK_QUOTE.format(visible=visible), quote_id, *args)
-        if quote is None:
+        locked = await conn.fetchrow(LOCK_QUOTE.format(visible=visible), quote_id, *args)
+        if locked is None:
             raise Problem(404, "Not Found")
+        quote = dict(locked)
+        stage = quote.pop("deal_stage")
         check_version(expected_version, quote["version"])
-        version = await conn.fetchrow(CURRENT_VERSION, quote_id, quote["current_version_no"])
-        lines = [dict(r) for r in await conn.fetch(LINES, version["id"])]
-        stage = await conn.fetchval(LOCK_DEAL_STAGE, quote["deal_id"])
+        rows = await conn.fetch(VERSION_AND_LINES, quote_id, quote["current_version_no"])
+        version = {k: v for k, v in rows[0].items() if not k.startswith("line__")}
+        lines = [
+            {k.removeprefix("line__"): v for k, v in row.items() if k.startswith("line__")}
+            for row in rows
+            if row["line__id"] is not None
+        ]
         today = datetime.now(UTC).date()
         if version["status"] != "draft" or stage not in OPEN_STAGES:
             raise Problem(409, "Conflict")
@@ -464,12 +478,20 @@ async def submit_quote(
         if user.role != "rep" or version["effective_discount_pct"] > REP_AUTHORITY_PCT:
             raise Problem(501, "the baseline submits within a rep's own authority only")
         now = datetime.now(UTC)
-        approved = await conn.fetchrow(APPROVE_VERSION, version["id"], now, user.id)
         updated = await conn.fetchrow(APPROVE_QUOTE, quote_id, now, quote["version"])
+        approved = {
+            **version,
+            "status": "approved",
+            "submitted_at": now,
+            "submitted_by": user.id,
+            "approved_at": now,
+            "approved_fingerprint": version["fingerprint"],
+            "updated_at": now,
+        }
         before = {**quote, "current_version": {**version, "lines": lines}}
         after = {**updated, "current_version": {**approved, "lines": lines}}
         change = Change("submit", "quote", after, before, now, request_id())
-        await QUOTE_SUBMITTED.execute(conn, user, change)
+        await QUOTE_SUBMITTED.execute(conn, user, change, [version["id"]])
         reply = record(after)
         reply.headers["X-Request-ID"] = change.request_id
         return reply
@@ -501,12 +523,15 @@ ANSWER_TICKET = (
     "sla_next_action_at = reported_at + (resolution_due_at - reported_at) * $4 "
     f"WHERE id = $2 AND version = $5 RETURNING {TICKET_COLUMNS}"
 )
+# The response's two SLA log rows (the clock stops, met), written with the audit entry and
+# the event ($2 the instant, $3 the user; $11-$17 the rows').
 APPEND_SLA_EVENTS = (
     "INSERT INTO ticket_sla_events (id, ticket_id, seq, kind, clock, at, policy_version, "
-    "calendar_version, payload, actor_id, recorded_at) "
-    "VALUES ($1, $2, $3, $4, 'first_response', $5, $6, $7, '{}', $8, $5)"
+    "calendar_version, payload, actor_id, recorded_at) VALUES "
+    "($11, $12, $13, 'first_response', 'first_response', $2, $14, $15, '{}', $3, $2), "
+    "($16, $12, $17, 'met', 'first_response', $2, $14, $15, '{}', $3, $2)"
 )
-TICKET_RESPONDED = ChangeStatement.build("ticket.responded")
+TICKET_RESPONDED = ChangeStatement.build("ticket.responded", [("sla_log", APPEND_SLA_EVENTS)])
 # Share of a clock's time after which it is at risk (the SLA policy's threshold).
 AT_RISK_SHARE = 0.75
 ANSWERABLE = frozenset({"new", "reopened"})
@@ -542,17 +567,11 @@ async def respond_to_ticket(
         ticket = dict(row)
         note = {"response": {"public": True, "body": body["body"], "answers_customer": True}}
         change = Change("ticket.respond", "ticket", ticket, dict(current), now, request_id(), note)
-        await TICKET_RESPONDED.execute(conn, user, change)
         started = next(e for e in reversed(log) if e["kind"] in ("started", "retargeted"))
         versions = (started["policy_version"], started["calendar_version"])
         seq = log[-1]["seq"]
-        await conn.executemany(
-            APPEND_SLA_EVENTS,
-            [
-                (new_id(), ticket_id, seq + 1, "first_response", now, *versions, user.id),
-                (new_id(), ticket_id, seq + 2, "met", now, *versions, user.id),
-            ],
-        )
+        rows = [new_id(), ticket_id, seq + 1, *versions, new_id(), seq + 2]
+        await TICKET_RESPONDED.execute(conn, user, change, rows)
         reply = record(ticket)
         reply.headers["X-Request-ID"] = change.request_id
         return reply

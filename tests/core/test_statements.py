@@ -63,3 +63,20 @@ async def test_an_update_by_id_changes_only_its_row(conn):
     )
     assert (await statements.run(conn, update)).scalar_one() == "z"
     assert await _actions(conn, [kept, changed]) == ["k:k", "z:m"]
+
+
+async def test_a_few_rows_share_one_prebuilt_insert_and_each_run_writes_its_own(conn):
+    batches = [[_entry("r1"), _entry("r2")], [_entry("r3"), _entry("r4")]]
+    for batch in batches:
+        write = statements.insert_rows(audit_table, batch)
+        assert isinstance(write, statements.Write)
+        await statements.execute_together(conn, [write])
+    assert await _actions(conn, [e for batch in batches for e in batch]) == [
+        "r1:r1",
+        "r2:r2",
+        "r3:r3",
+        "r4:r4",
+    ]
+    many = [_entry(f"m{n:02}") for n in range(statements.ROWS_PREBUILT + 1)]
+    await statements.execute_together(conn, [statements.insert_rows(audit_table, many)])
+    assert len(await _actions(conn, many)) == len(many)

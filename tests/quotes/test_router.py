@@ -309,7 +309,7 @@ async def test_every_change_is_in_the_audit_trail(client, conn, rep, deal_id):
     audit = AuditEntry.__table__
     rows = (
         await conn.execute(
-            sa.select(audit.c.action, audit.c.actor_id, audit.c.after)
+            sa.select(audit.c.action, audit.c.actor_id, audit.c.before, audit.c.after)
             .where(audit.c.entity_id == uuid.UUID(quote["id"]))
             .order_by(audit.c.at)
         )
@@ -317,6 +317,10 @@ async def test_every_change_is_in_the_audit_trail(client, conn, rep, deal_id):
     assert [r.action for r in rows] == ["create", "submit"]
     assert rows[1].actor_id == rep.id
     assert rows[1].after["status"] == "approved"
+    # The version's fields are on both sides: where they stood, and what the submit set.
+    assert rows[1].before["submitted_by"] is None
+    assert rows[1].after["submitted_by"] == str(rep.id)
+    assert rows[1].before["status"] == "draft"
 
 
 async def test_api_key_reads_with_scope_but_cannot_submit(client, conn, rep, deal_id):
