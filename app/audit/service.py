@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.access import Principal
 from app.core.clock import utcnow
@@ -58,20 +57,6 @@ def audit_values(
         "after": jsonable(new),
         "request_id": request_id if request_id != "-" else None,
     }
-
-
-async def record(
-    conn: AsyncConnection,
-    principal: Principal | None,
-    action: str,
-    entity_type: str,
-    entity_id: uuid.UUID,
-    *,
-    before: Mapping[str, Any] | None = None,
-    after: Mapping[str, Any] | None = None,
-) -> None:
-    values = audit_values(principal, action, entity_type, entity_id, before=before, after=after)
-    await conn.execute(audit_table.insert().values(values))
 
 
 def jsonable(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,8 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.contracts.schemas import ChangeRequestRead, ContractRead, DeliveryRecord, MilestoneRecord
+from app.core import statements
 from app.core.access import Kind
-from app.core.crud import Page, Row, TableRepository, all_dicts
+from app.core.crud import Page, Row, TableRepository, all_dicts, first_dict
 from app.core.errors import Conflict, not_found
 from app.core.ids import new_id
 from app.core.pagination import SortKey, decode_cursor, keyset_clause, order_by, page, sort_keys
@@ -45,6 +46,9 @@ class Children:
         self.label = label
         self.columns = [table.c[name] for name in read_columns]
         self.sort = SortKey(order, (order,))
+        # A versioned child moves to its next version with every change (one expression,
+        # so the prebuilt UPDATE is one shape per set of columns).
+        self._next_version = table.c.version + 1 if "version" in table.c else None
 
     async def of(self, conn: AsyncConnection, contract_id: uuid.UUID) -> list[Row]:
         statement = (
@@ -94,15 +98,12 @@ class Children:
         self, conn: AsyncConnection, ident: uuid.UUID, values: Mapping[str, Any], at: datetime
     ) -> Row:
         changes = dict(values, updated_at=at)
-        if "version" in self.table.c:
-            changes["version"] = self.table.c.version + 1
-        statement = (
-            self.table.update()
-            .where(self.table.c.id == ident)
-            .values(**changes)
-            .returning(*self.columns)
-        )
-        return (await conn.execute(statement)).mappings().one()
+        if self._next_version is not None:
+            changes["version"] = self._next_version
+        write = statements.update_by_id(self.table, ident, changes, returning=self.columns)
+        row = first_dict(await statements.run(conn, write))
+        assert row is not None, "a child the caller holds under its locked contract"
+        return row
 
 
 milestones = Children(
@@ -112,18 +113,6 @@ deliveries = Children(deliveries_table, "delivery", list(DeliveryRecord.model_fi
 change_requests = Children(
     changes_table, "change request", list(ChangeRequestRead.model_fields), "created_at"
 )
-
-
-async def touch(conn: AsyncConnection, contract_id: uuid.UUID, at: datetime) -> Row:
-    """Move the contract's version when only something under it changed (a delivery, a
-    payment, a change request), so its ETag keeps covering the whole aggregate."""
-    statement = (
-        contracts_table.update()
-        .where(contracts_table.c.id == contract_id)
-        .values(version=contracts_table.c.version + 1, updated_at=at)
-        .returning(*contracts.columns)
-    )
-    return (await conn.execute(statement)).mappings().one()
 
 
 async def lock_deal(conn: AsyncConnection, deal_id: uuid.UUID) -> Row:

@@ -13,7 +13,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.audit.service import audit_table, audit_values
 from app.contracts import repository as repo
 from app.contracts.schemas import ContractCreate, ContractUpdate, MilestoneInput
 from app.core.access import Kind, Principal, visible
@@ -23,7 +22,8 @@ from app.core.enums import ContractStatus, DealStage, QuoteStatus
 from app.core.errors import Conflict, ErrorItem, InvalidInput
 from app.core.gates import enforce
 from app.core.pagination import SortKey
-from app.core.records import Records, record_change
+from app.core.records import Records, change_writes
+from app.core.statements import Write, execute_together
 from app.deals.service import move_stage
 from app.events.catalogue import EventType
 from app.quotes import repository as quotes_repo
@@ -161,20 +161,49 @@ async def store(
     and event. A change only under the contract still moves its version (its ETag covers
     the whole aggregate), with an entry but no contract event: the part's event tells.
     The contract row as it now is."""
-    note = {part.record_type: part.after} if part is not None else None
-    updated = await CONTRACTS.save(
-        conn, principal, contract, changes, event, action=action, job=job, audit_note=note
-    )
+    note, was = None, None
     if part is not None:
-        companions: list[sa.Executable] = []
-        if updated is contract:
-            updated = await repo.touch(conn, contract["id"], utcnow())
-            companions.append(_contract_entry(principal, action, contract, updated, part))
-        await record_part_change(
-            conn, principal, contract["id"], part, job=job, companions=companions
-        )
+        note = {part.record_type: part.after}
+        was = {part.record_type: part.before} if part.before is not None else None
+    updated = await CONTRACTS.save(
+        conn,
+        principal,
+        contract,
+        changes,
+        event,
+        action=action,
+        job=job,
+        audit_note=note,
+        audit_before=was,
+        touch=part is not None,
+        companions=(lambda _: part_change_writes(conn, principal, contract["id"], part, job=job))
+        if part is not None
+        else None,
+    )
     await _refresh_due_dates(conn, updated, updated["updated_at"])
     return updated
+
+
+def part_change_writes(
+    conn: AsyncConnection,
+    principal: Principal,
+    contract_id: uuid.UUID,
+    part: PartChange,
+    *,
+    job: str | None = None,
+) -> list[Write]:
+    """The part's audit entry and event; its data names the contract it belongs to, which
+    the API shows it under rather than in it."""
+    owner = {"contract_id": contract_id}
+    return change_writes(
+        conn,
+        principal,
+        part.event,
+        {**part.after, **owner},
+        action=part.event.value.split(".", 1)[1],
+        before={**part.before, **owner} if part.before is not None else None,
+        job=job,
+    )
 
 
 async def record_part_change(
@@ -184,36 +213,9 @@ async def record_part_change(
     part: PartChange,
     *,
     job: str | None = None,
-    companions: Sequence[sa.Executable] = (),
 ) -> None:
-    """The part's audit entry and event; its data names the contract it belongs to, which
-    the API shows it under rather than in it."""
-    owner = {"contract_id": contract_id}
-    await record_change(
-        conn,
-        principal,
-        part.event,
-        {**part.after, **owner},
-        action=part.event.value.split(".", 1)[1],
-        before={**part.before, **owner} if part.before is not None else None,
-        job=job,
-        companions=companions,
-    )
-
-
-def _contract_entry(
-    principal: Principal, action: str, before: Row, after: Row, part: PartChange
-) -> sa.Executable:
-    """The contract's audit entry of a change under it, naming the part before and after."""
-    values = audit_values(
-        principal,
-        action,
-        "contract",
-        before["id"],
-        before={**before, **({part.record_type: part.before} if part.before else {})},
-        after={**after, part.record_type: part.after},
-    )
-    return audit_table.insert().values(values)
+    """A part's change alone (its contract written apart)."""
+    await execute_together(conn, part_change_writes(conn, principal, contract_id, part, job=job))
 
 
 async def save(

@@ -120,8 +120,10 @@ class TableRepository:
         *,
         expected_version: int | None,
         current: Row | None = None,
+        touch: bool = False,
     ) -> Row:
-        """Apply `values` if the row is visible and still at `expected_version`.
+        """Apply `values` if the row is visible and still at `expected_version` (`touch`:
+        a new version even without values).
 
         The version check is part of the UPDATE's WHERE clause, so a concurrent writer
         cannot slip in between the check and the write.
@@ -129,7 +131,7 @@ class TableRepository:
         if current is None:
             current = await self.get(conn, principal, ident)
         check_version(expected_version, current["version"])
-        if not values:
+        if not values and not touch:
             return current  # nothing changes, so neither do the version and updated_at
         write = statements.versioned_update(
             self.table, ident, current["version"], values, now=utcnow(), returning=self.columns

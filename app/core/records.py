@@ -40,6 +40,39 @@ def inserts(table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> list[Write | 
     return [insert_rows(table, rows)] if rows else []
 
 
+def change_writes(
+    conn: AsyncConnection,
+    principal: Principal,
+    event: EventType | None,
+    record: Mapping[str, Any],
+    *,
+    action: str,
+    entity_type: str | None = None,
+    before: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
+    job: str | None = None,
+    audit_note: Mapping[str, Any] | None = None,
+    audit_before: Mapping[str, Any] | None = None,
+) -> list[Write]:
+    """The audit entry and the event (none for `event` None: administration records are
+    audited, not partner events) of one change, to write with whatever goes with it.
+
+    `audit_note` adds fields kept beside the record (a quote's version...) to the entry's
+    after side, and `audit_before` holds where they stood, for its before side."""
+    entity = entity_type or (event.record_type if event is not None else "")
+    after, was = record, before
+    if audit_note:
+        after = {**record, **audit_note}
+        if before is not None and audit_before is not None:
+            was = {**before, **{name: audit_before.get(name) for name in audit_note}}
+    audit = audit_values(principal, action, entity, record["id"], before=was, after=after, at=at)
+    writes = [statements_insert(audit_table, audit)]
+    if event is not None:
+        values = event_values(conn, principal, event, record, before=before, at=at, job=job)
+        writes.append(statements_insert(events_table, values))
+    return writes
+
+
 async def record_change(
     conn: AsyncConnection,
     principal: Principal,
@@ -55,25 +88,24 @@ async def record_change(
     audit_note: Mapping[str, Any] | None = None,
     audit_before: Mapping[str, Any] | None = None,
 ) -> None:
-    """The audit entry and the event of one change, and the `companions` that belong to
-    it (a deal's history row...): one round trip on PostgreSQL, whose data-modifying CTEs
-    run them together; one statement each on SQLite. Companions must touch different
-    rows from one another.
-
-    `audit_note` adds fields kept beside the record (a quote's version...) to the entry's
-    after side, and `audit_before` holds where they stood, for its before side."""
-    entity = entity_type or (event.record_type if event is not None else "")
-    after, was = record, before
-    if audit_note:
-        after = {**record, **audit_note}
-        if before is not None and audit_before is not None:
-            was = {**before, **{name: audit_before.get(name) for name in audit_note}}
-    audit = audit_values(principal, action, entity, record["id"], before=was, after=after, at=at)
-    statements: list[Write | sa.Executable] = [statements_insert(audit_table, audit), *companions]
-    if event is not None:  # administration records are audited, not partner events
-        values = event_values(conn, principal, event, record, before=before, at=at, job=job)
-        statements.append(statements_insert(events_table, values))
-    await execute_together(conn, statements)
+    """The audit entry and the event of one change (`change_writes`), and the
+    `companions` that belong to it (a deal's history row...): one round trip on
+    PostgreSQL, whose data-modifying CTEs run them together; one statement each on
+    SQLite. Companions must touch different rows from one another."""
+    writes = change_writes(
+        conn,
+        principal,
+        event,
+        record,
+        action=action,
+        entity_type=entity_type,
+        before=before,
+        at=at,
+        job=job,
+        audit_note=audit_note,
+        audit_before=audit_before,
+    )
+    await execute_together(conn, [writes[0], *companions, *writes[1:]])
 
 
 async def record_changes(
@@ -127,11 +159,20 @@ class Records:
         companions: Callable[[Row], Sequence[Write | sa.Executable]] | None = None,
         audit_note: Mapping[str, Any] | None = None,
         audit_before: Mapping[str, Any] | None = None,
+        touch: bool = False,
+        touched_event: EventType | None = None,
     ) -> Row:
         """Write the change as a new version, with its audit entry and event. Fields set to
         the value they have are no change: a change that changes nothing writes nothing (no
-        version, no entry, no event), but is still checked against `expected_version`."""
+        version, no entry, no event), but is still checked against `expected_version`.
+
+        `touch` says something under the record changed (a quote's version, a contract's
+        delivery): its version moves even when none of its own fields does, since its
+        ETag covers the whole aggregate; such a change is announced as `touched_event`
+        (None: audited only, the part's own event tells)."""
         changes = {k: v for k, v in changes.items() if k not in current or current[k] != v}
+        if touch and not changes:
+            event = touched_event
         row = await self.repository.update(
             conn,
             principal,
@@ -139,6 +180,7 @@ class Records:
             changes,
             expected_version=expected_version,
             current=current,
+            touch=touch,
         )
         if row is current:
             return row
@@ -213,4 +255,12 @@ def _action(event: EventType | None) -> str:
     return event.value.split(".", 1)[1] if event is not None else "update"
 
 
-__all__ = ["Records", "archive", "execute_together", "inserts", "record_change", "record_changes"]
+__all__ = [
+    "Records",
+    "archive",
+    "change_writes",
+    "execute_together",
+    "inserts",
+    "record_change",
+    "record_changes",
+]

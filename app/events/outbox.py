@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.audit.service import changed_fields, jsonable
+from app.core import statements
 from app.core.access import Principal
 from app.core.clock import utcnow
 from app.core.ids import new_id
@@ -78,5 +79,7 @@ async def emit(
     at: datetime | None = None,
     job: str | None = None,
 ) -> None:
+    """One event alone, with no change written beside it: seeds the feed for its tests
+    (a change's event is written by `app.core.records` with the change)."""
     values = event_values(conn, principal, event_type, record, before=before, at=at, job=job)
-    await conn.execute(events_table.insert().values(values))
+    await statements.run(conn, statements.insert(events_table, values))

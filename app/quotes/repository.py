@@ -215,18 +215,6 @@ async def update_version(
     return row
 
 
-async def touch(conn: AsyncConnection, quote_id: uuid.UUID, at: datetime) -> Row:
-    """Move the quote's version when only its current version's content changed (a
-    draft edited in place), so its ETag keeps covering the content."""
-    statement = (
-        quotes_table.update()
-        .where(quotes_table.c.id == quote_id)
-        .values(version=quotes_table.c.version + 1, updated_at=at)
-        .returning(*quotes.columns)
-    )
-    return (await conn.execute(statement)).mappings().one()
-
-
 async def replace_lines(
     conn: AsyncConnection, version_id: uuid.UUID, lines: Sequence[Mapping[str, Any]]
 ) -> None:

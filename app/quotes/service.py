@@ -19,7 +19,7 @@ from app.core.errors import not_found
 from app.core.gates import enforce
 from app.core.http import check_version
 from app.core.pagination import SortKey
-from app.core.records import Records, record_change
+from app.core.records import Records
 from app.events.catalogue import EventType
 from app.quotes import repository as repo
 from app.quotes.pricing import (
@@ -251,7 +251,7 @@ async def _save_edit(
     quote row, yet its content did change: the quote's version still moves, with the
     entry and the event of the edit."""
     note = version_note(loaded.version, version)
-    quote = await QUOTES.save(
+    return await QUOTES.save(
         conn,
         principal,
         loaded.quote,
@@ -261,22 +261,9 @@ async def _save_edit(
         at=now,
         audit_note=note,
         audit_before=loaded.version,
+        touch=bool(note),
+        touched_event=EventType.quote_updated,
     )
-    if quote is not loaded.quote or not note:
-        return quote
-    quote = await repo.touch(conn, loaded.quote["id"], now)
-    await record_change(
-        conn,
-        principal,
-        EventType.quote_updated,
-        quote,
-        action="update",
-        before=loaded.quote,
-        at=now,
-        audit_note=note,
-        audit_before=loaded.version,
-    )
-    return quote
 
 
 async def get_quote(

@@ -9,8 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.core import statements
 from app.core.access import Kind, Principal, visible
-from app.core.crud import Row, TableRepository
+from app.core.crud import Row, TableRepository, first_dict
 from app.core.enums import Role, SlaStatus
 from app.core.ids import new_id
 from app.core.pagination import SortKey, keyset_clause, order_by, sort_keys
@@ -265,14 +266,13 @@ async def lock_due_tickets(
 
 
 async def store_sweep(
-    conn: AsyncConnection, ticket_id: uuid.UUID, values: Mapping[str, Any], at: datetime
+    conn: AsyncConnection, ticket: Row, values: Mapping[str, Any], at: datetime
 ) -> Row:
-    """Write what the sweeper found; a new version, since what clients see changed. The
-    ticket as the API now shows it (for its event)."""
-    statement = (
-        tickets_table.update()
-        .where(tickets_table.c.id == ticket_id)
-        .values(**values, version=tickets_table.c.version + 1, updated_at=at)
-        .returning(*tickets.columns)
+    """Write what the sweeper found on the ticket it holds locked; a new version, since
+    what clients see changed. The ticket as the API now shows it (for its event)."""
+    write = statements.versioned_update(
+        tickets_table, ticket["id"], ticket["version"], values, now=at, returning=tickets.columns
     )
-    return (await conn.execute(statement)).mappings().one()
+    row = first_dict(await statements.run(conn, write))
+    assert row is not None, "the sweeper holds the ticket's row lock"
+    return row

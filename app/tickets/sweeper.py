@@ -129,7 +129,7 @@ async def _sweep_ticket(
     if not plan.appended and not changed:
         return SweepResult(examined=1)
     markers = await reached_markers(conn, ticket, plan, now)
-    row = await repo.store_sweep(conn, ticket["id"], plan.columns, now)
+    row = await repo.store_sweep(conn, ticket, plan.columns, now)
     before = _as_it_was(row, ticket)
     records.log += repo.log_rows(
         ticket["id"], rows[-1]["seq"] + 1, plan.appended, actor_id=None, recorded_at=now
