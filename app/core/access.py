@@ -55,7 +55,8 @@ ROLE_ACCESS: dict[Role, dict[Kind, frozenset[Mode]]] = {
 }
 
 # Beside the kinds' scopes: the change feed (`GET /api/v1/events`), and managing webhooks.
-FEED_SCOPES = frozenset({"events:read", "webhooks:read", "webhooks:write"})
+WEBHOOK_READ_SCOPES = frozenset({"webhooks:read", "webhooks:write"})
+FEED_SCOPES = frozenset({"events:read"}) | WEBHOOK_READ_SCOPES
 API_KEY_SCOPES = frozenset(f"{k.value}:{m}" for k in Kind for m in MODES) | FEED_SCOPES
 
 
@@ -108,6 +109,14 @@ class Principal:
                 f"Only {allowed} may {action}.",
                 errors=[ErrorItem("role_required", f"{action} needs one of: {allowed}", None)],
             )
+
+
+def reads_webhooks(principal: "Principal") -> bool:
+    """Webhook endpoints are administration records: admins see them, and API keys with a
+    webhooks scope."""
+    if principal.kind == "api_key":
+        return bool(principal.scopes & WEBHOOK_READ_SCOPES)
+    return principal.kind == "user" and principal.role == Role.admin
 
 
 # The service itself, for what time alone decides (a quote's validity running out, a

@@ -265,4 +265,6 @@ class TaskKind(StrEnum):
     sla_escalation = "sla_escalation"
     sla_at_risk = "sla_at_risk"
     delivery_notice = "delivery_notice"
+    # For the admins: a partner's webhook endpoint was disabled (410 Gone, failing too long).
+    webhook_endpoint_disabled = "webhook_endpoint_disabled"
     general = "general"

@@ -50,13 +50,15 @@ async def scheduled_round(ctx: JobContext) -> RoundResult | None:
     if result is not None:
         log.info(
             "scheduled round: %d re-tiered, %d renewal and %d reactivation tasks, "
-            "%d quotes expired, %d contracts deemed accepted, %d events pruned",
+            "%d quotes expired, %d contracts deemed accepted, %d events and %d webhook "
+            "deliveries pruned",
             result.tiered,
             result.tasks.renewals,
             result.tasks.reactivations,
             result.expired_quotes,
             result.acceptances.deemed,
             result.pruned_events,
+            result.pruned_deliveries,
         )
     return result
 

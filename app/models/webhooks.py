@@ -12,6 +12,7 @@ from app.models.base import Versioned, fk, instant, pk
 
 _POSITION = sa.BigInteger()
 _DUE = sa.text("next_attempt_at IS NOT NULL")
+_SETTLED = sa.text("next_attempt_at IS NULL")
 
 
 class WebhookEndpointStatus(StrEnum):
@@ -87,6 +88,13 @@ class WebhookDelivery(SQLModel, table=True):
             "id",
         ),
         sa.Index("ix_webhook_deliveries_endpoint_id_event_id", "endpoint_id", "event_id"),
+        # The scheduled round prunes settled deliveries past the retention by creation time.
+        sa.Index(
+            "ix_webhook_deliveries_settled_created_at",
+            "created_at",
+            postgresql_where=_SETTLED,
+            sqlite_where=_SETTLED,
+        ),
     )
 
     id: uuid.UUID = pk()

@@ -8,7 +8,8 @@ Every `settings.triggers_interval_seconds` (0 disables it) the job engine runs o
 2. expire quotes past their validity and deem silent deliveries accepted (as
    `salesflow run-deadlines`);
 3. forget login-attempt counters whose window has closed, Idempotency-Keys older than
-   `settings.idempotency_ttl_hours` and events older than `settings.events_retention_days`.
+   `settings.idempotency_ttl_hours`, events older than `settings.events_retention_days`
+   and webhook deliveries (with their attempts) past the webhook policy's retention.
 On PostgreSQL a transaction-scoped advisory lock gives a round to one process while the
 others skip it, so several workers never rewrite every customer at once; the tasks' dedupe
 keys and the deadlines' state checks would keep an overlap harmless anyway.
@@ -31,6 +32,7 @@ from app.customers.triggers import TriggerRun, run_time_triggers
 from app.events.service import prune_events
 from app.quotes.expiry import expire_lapsed_quotes
 from app.rules.policy import DEFAULT_POLICY
+from app.webhooks.service import prune_delivery_log
 
 # Any fixed bigint naming this job among the advisory locks ("SFtiers").
 ROUND_LOCK_KEY = 0x5346_7469_6572_73
@@ -45,6 +47,7 @@ class RoundResult:
     forgotten_login_failures: int
     forgotten_idempotency_keys: int
     pruned_events: int = 0
+    pruned_deliveries: int = 0
 
 
 async def _claim_round(conn: AsyncConnection) -> bool:
@@ -66,4 +69,5 @@ async def run_round(db: Database, settings: Settings, now: datetime) -> RoundRes
         failures = await forget_old_failures(conn, settings, now)
         keys = await forget_old_idempotency_keys(conn, settings, now)
         pruned = await prune_events(conn, now, settings.events_retention_days)
-    return RoundResult(tiered, tasks, expired, acceptances, failures, keys, pruned)
+        deliveries = await prune_delivery_log(conn, now)
+    return RoundResult(tiered, tasks, expired, acceptances, failures, keys, pruned, deliveries)

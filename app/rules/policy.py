@@ -16,7 +16,7 @@ from app.rules.leads import LeadPolicy
 from app.rules.quotes import QuotePolicy
 from app.rules.tasks import TaskTriggerPolicy
 
-POLICY_VERSION = "2026-12-02.1"
+POLICY_VERSION = "2026-12-05.1"
 
 
 class PolicySet(BaseModel):

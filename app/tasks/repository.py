@@ -9,11 +9,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.core.access import Kind, Principal, visible
+from app.core.access import Kind, Principal, reads_webhooks, visible
 from app.core.crud import Row, TableRepository
 from app.core.enums import TaskStatus
 from app.core.pagination import sort_keys
-from app.models import Contract, Customer, Deal, Lead, Quote, Task, Ticket
+from app.models import Contract, Customer, Deal, Lead, Quote, Task, Ticket, WebhookEndpoint
 from app.tasks.schemas import RelatedType, TaskRead
 
 tasks_table: sa.Table = Task.__table__  # type: ignore[attr-defined]
@@ -36,11 +36,21 @@ async def related_is_visible(
     conn: AsyncConnection, principal: Principal, related_type: RelatedType, ident: uuid.UUID
 ) -> bool:
     """Whether the caller may read the record a task would point at."""
+    if related_type == RelatedType.webhook_endpoint:
+        return reads_webhooks(principal) and await _endpoint_exists(conn, ident)
     model, kind = _RELATED[related_type]
     if not principal.can(kind, "read"):
         return False
     table: sa.Table = model.__table__
     statement = sa.select(table.c.id).where(table.c.id == ident, visible(principal, kind, table))
+    return (await conn.execute(statement)).first() is not None
+
+
+async def _endpoint_exists(conn: AsyncConnection, ident: uuid.UUID) -> bool:
+    endpoints: sa.Table = WebhookEndpoint.__table__  # type: ignore[attr-defined]
+    statement = sa.select(endpoints.c.id).where(
+        endpoints.c.id == ident, endpoints.c.archived_at.is_(None)
+    )
     return (await conn.execute(statement)).first() is not None
 
 

@@ -20,6 +20,7 @@ class RelatedType(StrEnum):
     quote = "quote"
     contract = "contract"
     ticket = "ticket"
+    webhook_endpoint = "webhook_endpoint"
 
 
 class TaskCreate(InputModel):

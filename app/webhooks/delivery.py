@@ -34,6 +34,7 @@ from app.events.catalogue import RECORD_TYPES
 from app.events.repository import FeedQuery, Position, read_feed
 from app.models.webhooks import WebhookDeliveryStatus, WebhookEndpointStatus
 from app.rules.tasks import TaskSpec
+from app.tasks.schemas import RelatedType
 from app.tasks.service import create_triggered_task
 from app.webhooks import repository as repo
 from app.webhooks.policy import (
@@ -305,7 +306,7 @@ async def disable(
     failing_since: datetime | None = None,
 ) -> None:
     """Stop delivering to an endpoint, with an audit entry, and tell the admins with a
-    task (directors and admins see unassigned tasks about no record)."""
+    task about the endpoint (unassigned: admins and directors see it)."""
     values = {"enabled": False, "status": WebhookEndpointStatus.disabled, "disabled_reason": reason}
     endpoint = await _set_status(conn, endpoint_id, values, "disable")
     log.warning("webhook endpoint %s disabled: %s", endpoint_id, reason)
@@ -315,12 +316,11 @@ async def disable(
         else f"has failed since {failing_since:%Y-%m-%d %H:%M} UTC"
     )
     spec = TaskSpec(
-        kind=TaskKind.general,
+        kind=TaskKind.webhook_endpoint_disabled,
         record_id=str(endpoint_id),
         due_at=now + timedelta(days=1),
         dedupe_key=f"webhook_disabled:{endpoint_id}:{now.isoformat()}",
         title=f"Webhook endpoint {endpoint['url'][:150]} {why} and was disabled: "
         "fix it, then re-enable it (PATCH enabled=true)",
     )
-    # Tasks name no webhook endpoint as their record (RelatedType has no such member yet).
-    await create_triggered_task(conn, spec, None, None, None)  # type: ignore[arg-type]
+    await create_triggered_task(conn, spec, None, RelatedType.webhook_endpoint, endpoint_id)

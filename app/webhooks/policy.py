@@ -46,7 +46,22 @@ class WebhookPolicy(BaseModel):
         default=24, description="After a rotation, the old secret also signs this long."
     )
     response_body_bytes: int = Field(default=1024, description="What the log keeps of a body.")
-    error_chars: int = 500
+    error_chars: int = Field(default=500, description="What the log keeps of an error message.")
+    delivery_log_retention_days: int = Field(
+        default=30,
+        ge=1,
+        description="Deliveries no longer to send (delivered or dead) are removed, with their "
+        "attempts, once created longer ago than this; waiting ones are kept however old.",
+    )
+
+
+class WebhookPolicyDocument(WebhookPolicy):
+    """The delivery policy in force, as `GET /api/v1/policy` publishes it."""
+
+    timeout_seconds: float = Field(
+        description="An attempt that has no answer within this long fails "
+        "(SALESFLOW_WEBHOOK_TIMEOUT_SECONDS)."
+    )
 
 
 DEFAULT_WEBHOOK_POLICY = WebhookPolicy()
@@ -54,6 +69,15 @@ DEFAULT_WEBHOOK_POLICY = WebhookPolicy()
 # Status codes that mean "try later", for which a Retry-After is honoured.
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 GONE = 410
+
+
+def policy_document(policy: WebhookPolicy, timeout_seconds: float) -> WebhookPolicyDocument:
+    return WebhookPolicyDocument(**policy.model_dump(), timeout_seconds=timeout_seconds)
+
+
+def delivery_log_cutoff(policy: WebhookPolicy, now: datetime) -> datetime:
+    """Settled deliveries created before this instant are past their retention."""
+    return now - timedelta(days=policy.delivery_log_retention_days)
 
 
 def retry_delay(

@@ -271,6 +271,16 @@ async def insert_attempt(conn: AsyncConnection, values: Mapping[str, Any]) -> No
     await conn.execute(attempts_table.insert().values({"id": new_id(), **values}))
 
 
+async def prune_settled_deliveries(conn: AsyncConnection, before: datetime) -> int:
+    """Forget deliveries no longer to send that were created before `before`, with their
+    attempts (ON DELETE CASCADE), through ix_webhook_deliveries_settled_created_at. Those
+    still to send stay, however old: an endpoint that is off keeps what it is owed."""
+    statement = deliveries_table.delete().where(
+        deliveries_table.c.next_attempt_at.is_(None), deliveries_table.c.created_at < before
+    )
+    return int((await conn.execute(statement)).rowcount)
+
+
 async def get_delivery(
     conn: AsyncConnection, endpoint_id: uuid.UUID, delivery_id: uuid.UUID, *, lock: bool = False
 ) -> dict[str, Any] | None:

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.core.access import Principal
+from app.core.access import WEBHOOK_READ_SCOPES, Principal
 from app.core.clock import utcnow
 from app.core.config import Settings
 from app.core.crud import Page, Row
@@ -28,13 +28,18 @@ from app.core.records import Records
 from app.events.catalogue import EventType
 from app.models.webhooks import WebhookDeliveryStatus, WebhookEndpointStatus
 from app.webhooks import repository as repo
-from app.webhooks.policy import DEFAULT_WEBHOOK_POLICY, WebhookPolicy, subscribes_to
+from app.webhooks.policy import (
+    DEFAULT_WEBHOOK_POLICY,
+    WebhookPolicy,
+    delivery_log_cutoff,
+    subscribes_to,
+)
 from app.webhooks.schemas import WebhookEndpointCreate, WebhookEndpointUpdate, WebhookReplayRequest
 from app.webhooks.sending import AttemptResult, send, signing_secrets
 from app.webhooks.ssrf import UnsafeUrl, check_url_shape, resolve
 
 ENDPOINTS = Records(repo.endpoints, "webhook_endpoint")
-READ_SCOPES = frozenset({"webhooks:read", "webhooks:write"})
+READ_SCOPES = WEBHOOK_READ_SCOPES
 WRITE_SCOPES = frozenset({"webhooks:write"})
 SECRET_BYTES = 32
 MAX_REPLAY_EVENTS = 10_000
@@ -338,3 +343,11 @@ async def replay(
         "first_event_id": events[0]["id"] if events else None,
         "last_event_id": events[-1]["id"] if events else None,
     }
+
+
+async def prune_delivery_log(
+    conn: AsyncConnection, now: datetime, policy: WebhookPolicy = DEFAULT_WEBHOOK_POLICY
+) -> int:
+    """The scheduled round's share of the delivery log: delivered and dead deliveries past
+    the policy's retention go, with their attempts; answers how many deliveries."""
+    return await repo.prune_settled_deliveries(conn, delivery_log_cutoff(policy, now))

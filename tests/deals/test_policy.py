@@ -43,3 +43,16 @@ def test_task_delays_follow_the_lead_policy_of_the_same_set():
     assert tuned.tasks.nurture_touch_days == 60
     assert tuned.tasks.trade_show_follow_up_hours == 12
     assert DEFAULT_POLICY.tasks.nurture_touch_days == 90
+
+
+async def test_the_webhook_delivery_policy_is_published(client, conn, settings):
+    from app.webhooks.policy import DEFAULT_WEBHOOK_POLICY
+
+    key = await make_api_key(conn, scopes=["webhooks:read"])
+    webhooks = (await client.get("/api/v1/policy", headers=key.headers)).json()["webhooks"]
+    assert webhooks["retry_schedule_seconds"] == list(DEFAULT_WEBHOOK_POLICY.retry_schedule_seconds)
+    assert webhooks["retry_schedule_seconds"][:2] == [5, 300]
+    assert webhooks["timeout_seconds"] == settings.webhook_timeout_seconds == 15
+    assert webhooks["disable_after_failing_days"] == 5
+    assert webhooks["delivery_log_retention_days"] == 30
+    assert webhooks["retry_after_cap_seconds"] == 6 * 3600

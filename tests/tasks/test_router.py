@@ -248,3 +248,45 @@ async def test_bad_inputs_are_problems_not_500s(client, rep):
         response = await getattr(client, method)(url, headers=rep.headers, **kwargs)
         assert response.status_code == status, (url, kwargs, response.text)
         assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_task_about_a_webhook_endpoint_is_for_the_admins(client, conn, settings, rep):
+    from app.models import WebhookEndpoint
+    from tests.factories import insert
+
+    endpoint = await insert(
+        conn,
+        WebhookEndpoint,
+        url="https://erp.example.com/hooks",
+        event_types=["*"],
+        enabled=False,
+        status="disabled",
+        secret="whsec_x",
+    )
+    await make_task(
+        conn,
+        assignee_id=None,
+        kind="webhook_endpoint_disabled",
+        related_type="webhook_endpoint",
+        related_id=endpoint["id"],
+    )
+    about = {"related_type": "webhook_endpoint", "related_id": str(endpoint["id"])}
+    admin = await make_user(conn, settings, role=Role.admin)
+    seen = await client.get("/api/v1/tasks", params=about, headers=admin.headers)
+    assert [t["kind"] for t in seen.json()["items"]] == ["webhook_endpoint_disabled"]
+    hidden = await client.get("/api/v1/tasks", params=about, headers=rep.headers)
+    assert hidden.status_code == 200 and hidden.json()["items"] == []
+
+    by_hand = await client.post(
+        "/api/v1/tasks", json={"title": "Call the ERP team", **about}, headers=admin.headers
+    )
+    assert by_hand.status_code == 201, by_hand.text
+    assert by_hand.json()["related_type"] == "webhook_endpoint"
+    refused = await client.post("/api/v1/tasks", json={"title": "x", **about}, headers=rep.headers)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["code"] == "reference_not_found"
+    missing = {**about, "related_id": str(uuid.uuid4())}
+    unknown = await client.post(
+        "/api/v1/tasks", json={"title": "x", **missing}, headers=admin.headers
+    )
+    assert unknown.status_code == 422

@@ -1,5 +1,6 @@
 """A real HTTP receiver on 127.0.0.1 for the webhook tests: it answers what it is told
-(200, 500, 429 with Retry-After, 410, or hangs) and keeps every request it got."""
+(200, 500, 429 with Retry-After, 410, or hangs), keeps every request it got and the most
+requests it had in hand at once for each path."""
 
 import threading
 import time
@@ -40,6 +41,9 @@ class Receiver:
         self.default = Answer()
         self.received: list[Received] = []
         self.got_request = threading.Event()
+        self.most_at_once: dict[str, int] = {}
+        self._in_hand: dict[str, int] = {}
+        self._counting = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -47,11 +51,25 @@ class Receiver:
                 length = int(self.headers.get("content-length", "0"))
                 body = self.rfile.read(length)
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                receiver.received.append(Received(self.path, headers, body))
+                with receiver._counting:
+                    receiver.received.append(Received(self.path, headers, body))
+                    answer = receiver.answers.popleft() if receiver.answers else receiver.default
+                    in_hand = receiver._in_hand.get(self.path, 0) + 1
+                    receiver._in_hand[self.path] = in_hand
+                    most = max(in_hand, receiver.most_at_once.get(self.path, 0))
+                    receiver.most_at_once[self.path] = most
                 receiver.got_request.set()
-                answer = receiver.answers.popleft() if receiver.answers else receiver.default
-                if answer.hang_seconds:
-                    time.sleep(answer.hang_seconds)
+                try:
+                    if answer.hang_seconds:
+                        time.sleep(answer.hang_seconds)
+                    self._answer(answer)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender went away meanwhile (a worker killed mid-delivery)
+                finally:
+                    with receiver._counting:
+                        receiver._in_hand[self.path] -= 1
+
+            def _answer(self, answer: Answer) -> None:
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
                     self.send_header(name, value)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app.core.clock import utcnow
 from app.events.catalogue import EventType
-from app.models import AuditEntry, Task
+from app.models import AuditEntry
 from app.webhooks import delivery
 from app.webhooks.policy import DEFAULT_WEBHOOK_POLICY
 from app.webhooks.repository import deliveries_table, endpoints_table
@@ -175,9 +175,13 @@ async def test_410_disables_the_endpoint_with_an_audit_entry_and_a_task(
         )
     ).all()
     assert ("disable", "system") in actions
-    tasks = Task.__table__  # type: ignore[attr-defined]
-    titles = (await conn.execute(sa.select(tasks.c.title))).scalars().all()
-    assert any(endpoint["url"] in t and "410" in t for t in titles)
+    # The admins' task names the endpoint as its record.
+    about = {"related_type": "webhook_endpoint", "related_id": endpoint["id"]}
+    listed = await hooks.get("/api/v1/tasks", params=about, headers=admin.headers)
+    (task,) = listed.json()["items"]
+    assert task["kind"] == "webhook_endpoint_disabled" and task["status"] == "open"
+    assert task["assignee_id"] is None and task["due_at"] is not None
+    assert endpoint["url"] in task["title"] and "410" in task["title"]
     assert await delivery.endpoints_due(db, utcnow() + timedelta(days=1)) == []
 
     # Switched on again, the waiting deliveries go out, still in order.
@@ -243,6 +247,9 @@ async def test_a_worker_killed_mid_delivery_redelivers_with_the_same_webhook_id(
 
     assert await deliver(db, outbound, endpoint, hook_settings) is None
     assert [r.webhook_id for r in receiver.received] == [str(event_id)] * 2
+    # Both copies verify, so the partner can drop the second by its webhook-id.
+    payloads = [r.verified(endpoint["secret"]) for r in receiver.received]
+    assert payloads[0] == payloads[1] and payloads[0]["id"] == str(event_id)
     (row,) = await _deliveries(conn, endpoint)
     assert row["status"] == "delivered" and row["attempts"] == 1
 
@@ -310,3 +317,44 @@ async def test_a_second_worker_cannot_take_an_endpoint_being_delivered(engine, b
         assert (first, second) == (True, False)
     async with delivery._exclusive(db, endpoint_id) as again:
         assert again
+
+
+async def test_the_scheduled_round_prunes_the_delivery_log_past_its_retention(
+    hooks, admin, receiver, conn, db, hook_settings
+):
+    from app.ops.schedule import run_round
+    from app.webhooks.repository import attempts_table
+
+    endpoint = await register(hooks, admin, receiver.url)
+    await emit_events(conn, DEAL, EventType.deal_updated, EventType.deal_stage_changed)
+    await fan_out_all(db)
+    now = utcnow()
+    retention = timedelta(days=DEFAULT_WEBHOOK_POLICY.delivery_log_retention_days)
+    second = timedelta(seconds=1)
+    kept, removed, waiting = await _deliveries(conn, endpoint)
+    ages = {
+        kept["id"]: ("delivered", now - retention, None),  # just inside: kept
+        removed["id"]: ("dead", now - retention - second, None),  # just outside: removed
+        waiting["id"]: ("failed", now - retention - timedelta(days=9), now),  # still to send
+    }
+    for delivery_id, (status, created_at, next_attempt_at) in ages.items():
+        await conn.execute(
+            deliveries_table.update()
+            .where(deliveries_table.c.id == delivery_id)
+            .values(status=status, created_at=created_at, next_attempt_at=next_attempt_at)
+        )
+        await conn.execute(
+            attempts_table.insert().values(
+                id=uuid.uuid4(), delivery_id=delivery_id, at=created_at, duration_ms=5
+            )
+        )
+
+    result = await run_round(db, hook_settings, now)
+    assert result is not None and result.pruned_deliveries == 1
+    assert [d["id"] for d in await _deliveries(conn, endpoint)] == [kept["id"], waiting["id"]]
+    left = (await conn.execute(sa.select(attempts_table.c.delivery_id))).scalars().all()
+    assert removed["id"] not in left and {kept["id"], waiting["id"]} <= set(left)
+    log = await hooks.get(
+        f"/api/v1/webhook-endpoints/{endpoint['id']}/deliveries", headers=admin.headers
+    )
+    assert {d["id"] for d in log.json()["items"]} == {str(kept["id"]), str(waiting["id"])}
