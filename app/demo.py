@@ -26,6 +26,7 @@ from app.customers.tiering import recompute_all
 from app.deals.repository import record_stage_change
 from app.models import Deal, Team, User
 from app.rules.customers import DEFAULT_CUSTOMER_POLICY
+from app.rules.phones import DEFAULT_PHONE_REGION
 from app.tickets.schemas import TicketCreate
 from app.tickets.service import open_ticket
 from app.users.service import create_user
@@ -168,6 +169,7 @@ async def seed_demo(conn: AsyncConnection, password: str) -> DemoCompany:
                 decision_role=DecisionRole.decision_maker,
                 email=f"buyer{index}@example.com",
             ),
+            phone_region=DEFAULT_PHONE_REGION,
         )
         for number, (days_ago, amount) in enumerate(won):
             await _deal(

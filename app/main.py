@@ -15,6 +15,7 @@ from app.auth.signing import serving_settings
 from app.campaigns.router import router as campaigns_router
 from app.contracts.router import router as contracts_router
 from app.core.config import Settings, get_settings
+from app.core.cors import OriginCORSMiddleware
 from app.core.db import Database, create_engine
 from app.core.observability import RequestContextMiddleware, configure_logging
 from app.core.problems import install_error_handlers
@@ -110,4 +111,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         max_body_bytes=settings.max_body_bytes,
         hsts_seconds=settings.hsts_seconds,
     )
+    if settings.cors_allowed_origins:
+        # Outermost, so every answer carries its CORS headers (a 413 from the size limit
+        # too) and a preflight is answered before anything asks for credentials.
+        app.add_middleware(OriginCORSMiddleware, origins=settings.cors_allowed_origins)
     return app

@@ -554,7 +554,7 @@ class Dataset:
                     email,
                     email.lower(),
                     f"+86 {mobile[:3]} {mobile[3:7]} {mobile[7:]}",
-                    mobile,
+                    f"+86{mobile}",  # the E.164 key the service stores
                     self._roles(rng),
                     covering,
                 )
@@ -614,7 +614,7 @@ class Dataset:
         if status in (LeadStatus.nurturing, LeadStatus.archived):
             touch = instant(self.now + rng.random() * 90 * DAY)
         email = f"buyer.{ident.hex[-12:]}@prospect.cn"
-        phone = f"15{ident.int % 1_000_000_000:09d}"
+        phone = f"13{ident.int % 1_000_000_000:09d}"
         at = instant(created)
         return (
             ident,
@@ -630,7 +630,7 @@ class Dataset:
             email,
             email,
             phone,
-            phone,
+            f"+86{phone}",
             rng.choice(INDUSTRIES),
             mans[0],
             "CNY",

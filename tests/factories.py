@@ -93,7 +93,8 @@ async def make_contact(
     conn: AsyncConnection, *, customer_id: uuid.UUID, **values: Any
 ) -> uuid.UUID:
     from app.models import Contact
-    from app.rules.leads import normalize_email, normalize_phone
+    from app.rules.leads import normalize_email
+    from app.rules.phones import normalize_phone
 
     values.setdefault("name", f"Contact {uuid.uuid4().hex[:6]}")
     values.setdefault("email_normalized", normalize_email(values.get("email")))
@@ -110,7 +111,8 @@ async def make_lead(
     A qualified or converted lead has its `qualified_at`, as the status flow records it.
     """
     from app.models import Lead
-    from app.rules.leads import normalize_email, normalize_phone
+    from app.rules.leads import normalize_email
+    from app.rules.phones import normalize_phone
 
     if values.get("status") in ("qualified", "converted"):
         reached = values.get("converted_at") or values.get("created_at") or utcnow()

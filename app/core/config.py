@@ -1,11 +1,14 @@
 """Service settings, read from the environment with the `SALESFLOW_` prefix."""
 
 import ipaddress
+import re
 from functools import lru_cache
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.rules.phones import DEFAULT_PHONE_REGION, is_phone_region
 
 # The development default of earlier releases: it is in the public source, so a token signed
 # with it proves nothing, in any environment.
@@ -19,6 +22,8 @@ PRODUCTION_TOKEN_MINUTES_WARNING = 60
 PRODUCTION_MAX_LOGIN_FAILURES = 100
 PRODUCTION_MAX_LOGIN_FAILURES_PER_CLIENT = 1000
 PRODUCTION_MIN_LOGIN_WINDOW_SECONDS = 60
+# What a browser sends as `Origin`: scheme://host[:port], nothing after it.
+_ORIGIN = re.compile(r"https?://[^/\s?#]+")
 
 
 class Settings(BaseSettings):
@@ -43,6 +48,12 @@ class Settings(BaseSettings):
     # How long the change feed keeps events (`GET /api/v1/events`); pruned by the round.
     events_retention_days: int = Field(default=30, ge=1)
     forwarded_allow_ips: str = ""
+    # Browser origins allowed to call the API (CORS), comma-separated
+    # (`https://app.example.com,http://localhost:5173`), or `*` for any; none by default.
+    cors_origins: str = ""
+    # The country a phone number written without a country code is read in (ISO 3166-1
+    # alpha-2): the sales teams this service was built for sell in China.
+    default_phone_region: str = DEFAULT_PHONE_REGION
 
     # None: the service signs with a secret it generates once per database (app.auth.signing).
     jwt_secret: str | None = None
@@ -105,6 +116,29 @@ class Settings(BaseSettings):
                     "(10.0.0.0/8) or *"
                 ) from None
         return ",".join(_entries(value))
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _browser_origins(cls, value: str) -> str:
+        for entry in _entries(value):
+            if entry != "*" and not _ORIGIN.fullmatch(entry):
+                raise ValueError(
+                    f"SALESFLOW_CORS_ORIGINS: {entry!r} is not an origin: write scheme, host "
+                    "and port only, without a path or trailing slash (https://app.example.com), "
+                    "or *"
+                )
+        return ",".join(_entries(value))
+
+    @field_validator("default_phone_region")
+    @classmethod
+    def _known_phone_region(cls, value: str) -> str:
+        region = value.strip().upper()
+        if not is_phone_region(region):
+            raise ValueError(
+                f"SALESFLOW_DEFAULT_PHONE_REGION: {value!r} is not a region code phone numbers "
+                "are known for (ISO 3166-1 alpha-2, e.g. CN, US, GB)"
+            )
+        return region
 
     @model_validator(mode="after")
     def _production_is_safe(self) -> "Settings":
@@ -217,6 +251,10 @@ class Settings(BaseSettings):
     @property
     def trusted_proxies(self) -> list[str]:
         return _entries(self.forwarded_allow_ips)
+
+    @property
+    def cors_allowed_origins(self) -> list[str]:
+        return _entries(self.cors_origins)
 
 
 def _entries(value: str) -> list[str]:

@@ -1,5 +1,6 @@
 """Request dependencies: the unit of work, the caller, and idempotent POSTs."""
 
+import functools
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
@@ -79,6 +80,13 @@ async def current_principal(
     token: Annotated[str | None, Depends(bearer_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
 ) -> Principal:
+    if token and api_key:
+        # Two credentials name two principals; acting as either one would let a bad key
+        # pass unnoticed behind a good token (or the reverse).
+        raise Unauthorized(
+            "Send one credential: a bearer token or an X-API-Key, not both.",
+            errors=[ErrorItem("ambiguous_credentials", "send only one", "X-API-Key")],
+        )
     if token:
         principal = await _user_principal(conn, settings, token)
     elif api_key:
@@ -124,6 +132,18 @@ def _canonical_body(body: bytes) -> bytes:
         return orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS)
     except orjson.JSONDecodeError:
         return body
+
+
+@functools.cache
+def _claim(dialect: str) -> sa.Executable:
+    """Claim a key (nothing when it is taken), built once: the values are its parameters."""
+    return insert_or_skip(dialect, idempotency_keys)
+
+
+_REMEMBER = idempotency_keys.update().where(
+    idempotency_keys.c.principal == sa.bindparam("claim_principal"),
+    idempotency_keys.c.key == sa.bindparam("claim_key"),
+)
 
 
 class Idempotency:
@@ -208,8 +228,7 @@ class Idempotency:
             "created_at": utcnow(),
             "response_headers": {},
         }
-        statement = insert_or_skip(self.conn, idempotency_keys).values(values)
-        result = await self.conn.execute(statement)
+        result = await self.conn.execute(_claim(self.conn.dialect.name), values)
         return bool(result.rowcount)
 
     async def remember(self, response: Response) -> Response:
@@ -220,16 +239,14 @@ class Idempotency:
                 if k.lower() in {"location", "etag", "content-type"}
             }
             await self.conn.execute(
-                idempotency_keys.update()
-                .where(
-                    idempotency_keys.c.principal == self.principal.key,
-                    idempotency_keys.c.key == self.key,
-                )
-                .values(
-                    status_code=response.status_code,
-                    response_body=bytes(response.body).decode(),
-                    response_headers=kept,
-                )
+                _REMEMBER,
+                {
+                    "claim_principal": self.principal.key,
+                    "claim_key": self.key,
+                    "status_code": response.status_code,
+                    "response_body": bytes(response.body).decode(),
+                    "response_headers": kept,
+                },
             )
         return response
 

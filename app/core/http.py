@@ -2,7 +2,7 @@
 
 import re
 from collections.abc import Iterable
-from typing import Annotated
+from typing import Annotated, Self
 
 from fastapi import Depends, Header, Request
 from fastapi.dependencies.models import Dependant
@@ -46,20 +46,35 @@ def _malformed_if_match(header: str) -> BadRequest:
     )
 
 
+class IfMatchVersions(int):
+    """What an `If-Match` header asks for, judged by `check_version` once the record is
+    found (so an unknown record is a 404 and a malformed header a 400 only about a record
+    that exists): every version its strong ETags name, and whether it was well-formed.
+
+    It is an int (the first version named, or `WEAK_ONLY`) so that the code passing an
+    expected version along to `check_version` needs to know nothing of lists."""
+
+    versions: frozenset[int]
+    header: str
+    malformed: bool
+
+    def __new__(cls, header: str, versions: Iterable[int], *, malformed: bool = False) -> Self:
+        named = list(versions)
+        condition = super().__new__(cls, named[0] if named else WEAK_ONLY)
+        condition.versions = frozenset(named)
+        condition.header = header
+        condition.malformed = malformed
+        return condition
+
+
 def parse_if_match(header: str | None) -> int | None:
-    """The version named by `If-Match`, or None when there is none (or `*`)."""
+    """The versions named by `If-Match`, or None when there is none (or `*`)."""
     if header is None or header.strip() == "*":
         return None
-    tags = header.split(",")
-    matches = [_VERSION_TAG.fullmatch(tag.strip()) for tag in tags]
+    matches = [_VERSION_TAG.fullmatch(tag.strip()) for tag in header.split(",")]
     if not all(matches):
-        raise _malformed_if_match(header)
-    versions = [int(match[3]) for match in matches if match and not match[1]]
-    if not versions:
-        return WEAK_ONLY
-    if len(versions) != 1:
-        raise PreconditionFailed("If-Match must name exactly one version.")
-    return versions[0]
+        return IfMatchVersions(header, (), malformed=True)
+    return IfMatchVersions(header, (int(m[3]) for m in matches if m and not m[1]))
 
 
 async def expected_version(
@@ -81,17 +96,27 @@ async def expected_version(
 
 
 def check_version(expected: int | None, current: int) -> None:
-    """412 unless the record is at the version the caller read; judged once the record is
-    found, so an unknown record is a 404 whatever If-Match says."""
-    if expected == WEAK_ONLY:
+    """412 unless the record is at the version the caller read (at one of them, for an
+    If-Match list: RFC 9110 section 13.1.1); judged once the record is found, so an unknown
+    record is a 404 whatever If-Match says."""
+    if expected is None:
+        return
+    if isinstance(expected, IfMatchVersions):
+        if expected.malformed:
+            raise _malformed_if_match(expected.header)
+        accepted = expected.versions
+    else:
+        accepted = frozenset() if expected == WEAK_ONLY else frozenset({expected})
+    if not accepted:
         raise PreconditionFailed(
             "If-Match compares ETags strongly, so a weak ETag (W/...) never matches: send "
             'the ETag header exactly as a response gave it, e.g. "3".',
             errors=[ErrorItem("weak_etag", "If-Match needs a strong ETag", "If-Match")],
         )
-    if expected is not None and expected != current:
+    if current not in accepted:
+        named = ", ".join(str(version) for version in sorted(accepted))
         raise PreconditionFailed(
-            f"The record is at version {current}, not {expected}: it changed since you read it. "
+            f"The record is at version {current}, not {named}: it changed since you read it. "
             "Fetch it again and retry.",
             errors=[ErrorItem("stale_version", f"current version is {current}", "If-Match")],
         )

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from app.core.db import constraint_name, is_data_exception, is_statement_timeout, is_unavailable
 from app.core.errors import (
@@ -133,18 +134,40 @@ async def _on_service_error(request: Request, error: Exception) -> Response:
     return _render(request, error)
 
 
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path. The router stops at the
+    first route whose path matches, which knows only its own methods (`GET /leads` does
+    not know of `POST /leads`), so the `Allow` of a 405 asks every route, method by method."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHOD_ORDER
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+
+
 async def _on_http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
     slug = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
     detail = str(error.detail) if error.detail else "Request failed."
+    headers = dict(error.headers) if error.headers else {}
     if error.status_code == 404 and detail == "Not Found":
         detail = f"No route matches {request.url.path}."
+    if error.status_code == 405:
+        allowed = _allowed_methods(request) or [headers.get("Allow", "")]
+        headers["Allow"] = ", ".join(allowed)
+        detail = f"{request.method} is not served at {request.url.path}; use {headers['Allow']}."
     return problem_response(
         request,
         status=error.status_code,
         slug=slug,
         detail=detail,
-        headers=dict(error.headers) if error.headers else None,
+        headers=headers or None,
     )
 
 

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import Query
 
-from app.core.deps import Conn, CurrentPrincipal, IdempotentPost
+from app.core.deps import AppSettings, Conn, CurrentPrincipal, IdempotentPost
 from app.core.enums import CustomerGrade, CustomerTier, DecisionRole, LifecycleStage
 from app.core.http import IfMatch, created_response, record_response
 from app.core.json import JsonResponse
@@ -204,11 +204,19 @@ async def create_contact(
     conn: Conn,
     principal: CurrentPrincipal,
     idem: IdempotentPost,
+    settings: AppSettings,
 ) -> JsonResponse:
-    """Add a person at the customer, with their role in the decision chain."""
+    """Add a person at the customer, with their role in the decision chain.
+
+    A `phone` is stored as sent and checked: one that is not a valid number is a `422`
+    (`invalid_phone`). Without a country code it is read as dialled in the service's
+    default region (`SALESFLOW_DEFAULT_PHONE_REGION`, `CN` unless configured).
+    """
 
     async def make() -> JsonResponse:
-        row = await service.create_contact(conn, principal, customer_id, body)
+        row = await service.create_contact(
+            conn, principal, customer_id, body, phone_region=settings.default_phone_region
+        )
         return created_response(row, f"/api/v1/customers/{customer_id}/contacts/{row['id']}")
 
     return await idem.respond(make)  # type: ignore[return-value]
@@ -259,9 +267,18 @@ async def update_contact(
     version: IfMatch,
     conn: Conn,
     principal: CurrentPrincipal,
+    settings: AppSettings,
 ) -> JsonResponse:
-    """Change some fields of a contact."""
-    row = await service.update_contact(conn, principal, customer_id, contact_id, body, version)
+    """Change some fields of a contact; a new `phone` is checked as on creation."""
+    row = await service.update_contact(
+        conn,
+        principal,
+        customer_id,
+        contact_id,
+        body,
+        version,
+        phone_region=settings.default_phone_region,
+    )
     return record_response(row)
 
 

@@ -10,7 +10,7 @@ from app.core.access import Kind, Principal, require_may_unassign
 from app.core.clock import utcnow
 from app.core.crud import Page, Row
 from app.core.enums import Role
-from app.core.errors import Conflict, ErrorItem, RuleViolation
+from app.core.errors import Conflict, ErrorItem, InvalidInput, RuleViolation
 from app.core.pagination import SortKey
 from app.core.records import archive
 from app.customers import repository as repo
@@ -20,7 +20,8 @@ from app.customers.tiering import grade_for, new_customer_tier, retier_values
 from app.events.catalogue import EventType
 from app.rules.customers import DEFAULT_CUSTOMER_POLICY as CUSTOMER_POLICY
 from app.rules.customers import HealthWarningCode
-from app.rules.leads import normalize_email, normalize_phone
+from app.rules.leads import normalize_email
+from app.rules.phones import normalize_phone
 from app.users.authority import require_assignee, require_may_change, require_owner_authority
 from app.users.repository import require_active_user
 
@@ -153,23 +154,43 @@ async def get_customer(conn: AsyncConnection, principal: Principal, customer_id:
     return await repo.customers.get(conn, principal, customer_id)
 
 
-def _contact_values(values: dict[str, Any]) -> dict[str, Any]:
+def phone_key(raw: str | None, region: str, field: str = "phone") -> str | None:
+    """The duplicate-detection key (E.164) of a phone number a client sends; one that is
+    not a valid number is refused, since it could never match the same person again."""
+    if raw is None:
+        return None
+    key = normalize_phone(raw, region)
+    if key is None:
+        raise InvalidInput(
+            f"{field} {raw[:60]!r} is not a valid phone number: write it with its country "
+            f"code (+44 20 7946 0958), or as dialled in {region}.",
+            errors=[ErrorItem("invalid_phone", "not a valid phone number", field)],
+        )
+    return key
+
+
+def _contact_values(values: dict[str, Any], phone_region: str) -> dict[str, Any]:
     if "email" in values:
         values["email_normalized"] = normalize_email(values["email"]) if values["email"] else None
     if "phone" in values:
-        values["phone_normalized"] = normalize_phone(values["phone"]) if values["phone"] else None
+        values["phone_normalized"] = phone_key(values["phone"], phone_region)
     return values
 
 
 async def create_contact(
-    conn: AsyncConnection, principal: Principal, customer_id: uuid.UUID, data: ContactCreate
+    conn: AsyncConnection,
+    principal: Principal,
+    customer_id: uuid.UUID,
+    data: ContactCreate,
+    *,
+    phone_region: str,
 ) -> Row:
     principal.require(Kind.contacts, "create")
     customer = await repo.customers.get(conn, principal, customer_id)
     await require_may_change(conn, principal, customer, "customer")
     if data.covering_rep_id is not None:
         await require_active_user(conn, data.covering_rep_id, "covering_rep_id")
-    values = _contact_values(data.model_dump())
+    values = _contact_values(data.model_dump(), phone_region)
     return await CONTACTS.create(
         conn, principal, {**values, "customer_id": customer_id}, EventType.contact_created
     )
@@ -202,10 +223,12 @@ async def update_contact(
     contact_id: uuid.UUID,
     data: ContactUpdate,
     expected_version: int | None,
+    *,
+    phone_region: str,
 ) -> Row:
     principal.require(Kind.contacts, "write")
     current = await _changeable_contact(conn, principal, customer_id, contact_id)
-    changes = _contact_values(data.changes())
+    changes = _contact_values(data.changes(), phone_region)
     if changes.get("covering_rep_id") is not None:
         await require_active_user(conn, changes["covering_rep_id"], "covering_rep_id")
     return await CONTACTS.save(

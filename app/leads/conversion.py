@@ -74,7 +74,12 @@ async def _customer_for(
 
 
 async def _contact_for(
-    conn: AsyncConnection, principal: Principal, lead: Row, customer: Row, data: LeadConvert
+    conn: AsyncConnection,
+    principal: Principal,
+    lead: Row,
+    customer: Row,
+    data: LeadConvert,
+    phone_region: str,
 ) -> Row:
     contact = ContactCreate(
         name=lead["contact_name"],
@@ -83,7 +88,9 @@ async def _contact_for(
         phone=lead["phone"],
         decision_role=data.decision_role,
     )
-    return await customers_service.create_contact(conn, principal, customer["id"], contact)
+    return await customers_service.create_contact(
+        conn, principal, customer["id"], contact, phone_region=phone_region
+    )
 
 
 async def _open_deal(
@@ -108,6 +115,8 @@ async def convert_lead(
     lead_id: uuid.UUID,
     data: LeadConvert,
     expected_version: int | None,
+    *,
+    phone_region: str,
 ) -> dict[str, Any]:
     """Create (or attach to) the customer, then the contact and the deal; mark the lead."""
     for kind in _CONVERSION_KINDS:
@@ -116,7 +125,7 @@ async def convert_lead(
     lead = await load_for_action(conn, principal, lead_id, expected_version)
     _require_convertible(lead)
     customer = await _customer_for(conn, principal, lead, data.customer_id)
-    contact = await _contact_for(conn, principal, lead, customer, data)
+    contact = await _contact_for(conn, principal, lead, customer, data, phone_region)
     deal = await _open_deal(conn, principal, lead, customer, data)
     changes = {
         "status": LeadStatus.converted,

@@ -1,5 +1,6 @@
 """Every query for leads: lists, duplicate detection, the routing pool, nurture tasks."""
 
+import functools
 import uuid
 from collections.abc import Collection
 from typing import Any
@@ -7,8 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.core.access import Kind
-from app.core.crud import TableRepository
+from app.core.access import Kind, Principal
+from app.core.crud import Row, TableRepository
 from app.core.enums import LeadStatus, Role, Seniority, TaskKind, TaskStatus
 from app.core.pagination import sort_keys
 from app.leads.schemas import LeadRead
@@ -53,6 +54,42 @@ def search(q: str, email_key: str | None) -> sa.ColumnElement[bool]:
     return sa.or_(*matches)
 
 
+# Ids reported per table and field: enough to act on, bounded however dirty the data.
+_DUPLICATES_PER_FIELD = 20
+
+
+@functools.cache
+def _duplicates_statement(fields: tuple[str, ...], excluding: bool) -> sa.Executable:
+    """One statement for every table and field asked about (built once per combination):
+    each branch's ids in id order, the branches in the order they are listed."""
+    live_lead: sa.ColumnElement[bool] = leads_table.c.status.not_in(FINAL_STATUSES)
+    if excluding:
+        live_lead = sa.and_(live_lead, leads_table.c.id != sa.bindparam("except_lead"))
+    branches: list[sa.Select[Any]] = []
+    for kind, table, live in (
+        ("lead", leads_table, live_lead),
+        ("contact", contacts_table, contacts_table.c.archived_at.is_(None)),
+    ):
+        for field in fields:
+            found = (
+                sa.select(table.c.id)
+                .where(table.c[f"{field}_normalized"] == sa.bindparam(f"{field}_key"), live)
+                .order_by(table.c.id)
+                .limit(_DUPLICATES_PER_FIELD)
+                .subquery()
+            )
+            branches.append(
+                sa.select(
+                    sa.literal(len(branches)).label("branch"),
+                    sa.literal(kind).label("type"),
+                    sa.literal(field).label("field"),
+                    found.c.id,
+                )
+            )
+    union = sa.union_all(*branches).subquery()
+    return sa.select(union.c.type, union.c.field, union.c.id).order_by(union.c.branch, union.c.id)
+
+
 async def find_duplicates(
     conn: AsyncConnection,
     email_key: str | None,
@@ -66,35 +103,26 @@ async def find_duplicates(
     Deliberately not limited to what the caller can see: two reps chasing the same buyer
     is exactly what the check is for. Only ids are reported.
     """
-    live_lead: sa.ColumnElement[bool] = leads_table.c.status.not_in(FINAL_STATUSES)
+    keys = {"email": email_key, "phone": phone_key}
+    fields = tuple(field for field, key in keys.items() if key is not None)
+    if not fields:
+        return []
+    parameters: dict[str, Any] = {f"{field}_key": keys[field] for field in fields}
     if except_lead is not None:
-        live_lead = sa.and_(live_lead, leads_table.c.id != except_lead)
-    found: list[dict[str, Any]] = []
-    for kind, table, live in (
-        ("lead", leads_table, live_lead),
-        ("contact", contacts_table, contacts_table.c.archived_at.is_(None)),
-    ):
-        for field, key in (("email", email_key), ("phone", phone_key)):
-            if key is None:
-                continue
-            statement = (
-                sa.select(table.c.id)
-                .where(table.c[f"{field}_normalized"] == key, live)
-                .order_by(table.c.id)
-                .limit(20)
-            )
-            ids = (await conn.execute(statement)).scalars().all()
-            found += [{"type": kind, "id": str(ident), "field": field} for ident in ids]
-    return found
+        parameters["except_lead"] = except_lead
+    statement = _duplicates_statement(fields, except_lead is not None)
+    rows = await conn.execute(statement, parameters)
+    return [{"type": kind, "id": str(ident), "field": field} for kind, field, ident in rows]
 
 
-async def least_loaded_rep(conn: AsyncConnection, pool: Seniority) -> uuid.UUID | None:
-    """The active rep with the fewest open leads, preferring `pool`; ties go to the lower id."""
+async def least_loaded_rep(conn: AsyncConnection, pool: Seniority) -> Row | None:
+    """The active rep (`id`, `name`, `seniority`) with the fewest open leads, preferring
+    `pool`; ties go to the lower id."""
     users, leads_t = users_table, leads_table
     open_leads = sa.func.count(leads_t.c.id)
     other_pool = sa.case((users.c.seniority == pool, 0), else_=1)
     statement = (
-        sa.select(users.c.id)
+        sa.select(users.c.id, users.c.name, users.c.seniority)
         .select_from(
             users.outerjoin(
                 leads_t,
@@ -102,11 +130,23 @@ async def least_loaded_rep(conn: AsyncConnection, pool: Seniority) -> uuid.UUID 
             )
         )
         .where(users.c.role == Role.rep, users.c.is_active.is_(True))
-        .group_by(users.c.id, users.c.seniority)
+        .group_by(users.c.id, users.c.name, users.c.seniority)
         .order_by(other_pool, open_leads, users.c.id)
         .limit(1)
     )
-    return (await conn.execute(statement)).scalar()
+    return (await conn.execute(statement)).mappings().first()
+
+
+async def captured_lead(
+    conn: AsyncConnection, principal: Principal, lead_id: uuid.UUID
+) -> Row | None:
+    """The lead if the principal captured it (`created_by`), whoever owns it now."""
+    if principal.user_id is None:
+        return None
+    statement = leads.select().where(
+        leads_table.c.id == lead_id, leads_table.c.created_by == principal.user_id
+    )
+    return (await conn.execute(statement)).mappings().first()
 
 
 def open_nurture_tasks(lead_id: uuid.UUID, *, keep: Collection[str] = ()) -> sa.Select[Any]:

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import Query
 
-from app.core.deps import Conn, CurrentPrincipal, IdempotentPost
+from app.core.deps import AppSettings, Conn, CurrentPrincipal, IdempotentPost
 from app.core.enums import LeadGrade, LeadSource, LeadStatus
 from app.core.http import IfMatch, created_response, record_response
 from app.core.json import JsonResponse
@@ -25,6 +25,7 @@ from app.leads.schemas import (
     LeadConversion,
     LeadConvert,
     LeadCreate,
+    LeadCreated,
     LeadQualify,
     LeadRead,
     LeadStatusChange,
@@ -36,9 +37,13 @@ router = api_router("/api/v1/leads", "leads")
 LeadSort = sort_enum("LeadSort", LEAD_SORTS)
 
 
-@router.post("", status_code=201, response_model=LeadRead, responses=WRITE_PROBLEMS)
+@router.post("", status_code=201, response_model=LeadCreated, responses=WRITE_PROBLEMS)
 async def create_lead(
-    body: LeadCreate, conn: Conn, principal: CurrentPrincipal, idem: IdempotentPost
+    body: LeadCreate,
+    conn: Conn,
+    principal: CurrentPrincipal,
+    idem: IdempotentPost,
+    settings: AppSettings,
 ) -> JsonResponse:
     """Capture a lead from any channel (website forms and partner systems included).
 
@@ -48,7 +53,14 @@ async def create_lead(
       is routed: grade A leads go to the active senior rep with the fewest open leads
       (`new`, `contacted`, `qualified`, `nurturing`), other grades to the least-loaded active
       standard rep; ties go to the lower user id, and when a pool is empty the other pool is
-      used. With no active rep at all the lead stays unassigned.
+      used. With no active rep at all the lead stays unassigned. The answer's `routing`
+      says which pool the grade routed to and who was given the lead. You keep read
+      access to a lead you capture (`created_by`) when routing gives it to someone else,
+      so `Location` always answers you; changing it is for its owner (and their manager).
+    - **Phone**: stored as sent; without a country code it is read as dialled in the
+      service's default region (`SALESFLOW_DEFAULT_PHONE_REGION`, `CN` unless configured).
+      A number that is not valid there is a `422` (`invalid_phone`); duplicates are found
+      on its E.164 form, however it was written.
     - **Duplicates**: if the normalized email or phone matches a lead that is not converted
       or disqualified, or a current contact, the answer is `409` with one `duplicate_lead`
       error per match. Send `"allow_duplicate": true` to create it anyway; the matches are
@@ -59,7 +71,9 @@ async def create_lead(
     """
 
     async def make() -> JsonResponse:
-        row = await service.create_lead(conn, principal, body)
+        row = await service.create_lead(
+            conn, principal, body, phone_region=settings.default_phone_region
+        )
         return created_response(row, f"/api/v1/leads/{row['id']}")
 
     return await idem.respond(make)  # type: ignore[return-value]
@@ -126,6 +140,7 @@ async def update_lead(
     version: IfMatch,
     conn: Conn,
     principal: CurrentPrincipal,
+    settings: AppSettings,
 ) -> JsonResponse:
     """Change a lead's descriptive fields. Send `If-Match` with the ETag you read.
 
@@ -134,7 +149,9 @@ async def update_lead(
     `duplicate_of` is then brought up to date. Status, qualification facts and conversion
     are actions: `POST .../status`, `POST .../qualify` and `POST .../convert`.
     """
-    row = await service.update_lead(conn, principal, lead_id, body, version)
+    row = await service.update_lead(
+        conn, principal, lead_id, body, version, phone_region=settings.default_phone_region
+    )
     return record_response(row)
 
 
@@ -198,6 +215,7 @@ async def convert_lead(
     conn: Conn,
     principal: CurrentPrincipal,
     idem: IdempotentPost,
+    settings: AppSettings,
 ) -> JsonResponse:
     """Convert a qualified lead into a customer, a contact and a deal — all or nothing.
 
@@ -211,7 +229,9 @@ async def convert_lead(
     """
 
     async def make() -> JsonResponse:
-        result = await conversion.convert_lead(conn, principal, lead_id, body, version)
+        result = await conversion.convert_lead(
+            conn, principal, lead_id, body, version, phone_region=settings.default_phone_region
+        )
         location = f"/api/v1/deals/{result['deal']['id']}"
         return JsonResponse(result, status_code=201, headers={"Location": location})
 

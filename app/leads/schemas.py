@@ -5,7 +5,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StringConstraints
 
-from app.core.enums import DecisionRole, LeadGrade, LeadSource, LeadStatus
+from app.core.enums import DecisionRole, LeadGrade, LeadSource, LeadStatus, Seniority
 from app.core.schemas import (
     AwareDatetime,
     Currency,
@@ -183,6 +183,10 @@ class LeadRead(ReadModel):
     campaign: str | None
     referrer_customer_id: uuid.UUID | None
     owner_id: uuid.UUID | None
+    created_by: uuid.UUID | None = Field(
+        description="The user who captured the lead (null when a partner system's API key "
+        "did). They may read it even when routing gave it to someone else."
+    )
     shared_with_team: bool
     company_name: str
     contact_name: str | None
@@ -215,6 +219,26 @@ class LeadRead(ReadModel):
     updated_at: datetime
     version: int
     inbound: bool = Field(description="True when the buyer came to us (derived from `source`).")
+
+
+class LeadRouting(ReadModel):
+    pool: Seniority = Field(
+        description="The pool the lead's grade routes to: `senior` for grade A, else `standard`."
+    )
+    owner_id: uuid.UUID | None = Field(
+        description="Who was given the lead; null when there is no active rep at all."
+    )
+    owner_name: str | None
+    owner_seniority: Seniority | None = Field(
+        description="The owner's pool: the other pool's rep is chosen when this one is empty."
+    )
+
+
+class LeadCreated(LeadRead):
+    routing: LeadRouting | None = Field(
+        description="How the owner was chosen, when the request named no `owner_id`; null "
+        "when it did."
+    )
 
 
 class LeadConversion(ReadModel):

@@ -16,13 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.core.access import Kind, Principal
 from app.core.clock import utcnow
 from app.core.crud import Page, Row, require_reference
-from app.core.enums import LeadSource, LeadStatus, TaskStatus
-from app.core.errors import Conflict, ErrorItem, InvalidInput
+from app.core.enums import LeadGrade, LeadSource, LeadStatus, TaskStatus
+from app.core.errors import Conflict, ErrorItem, InvalidInput, NotFound
 from app.core.pagination import SortKey
 from app.core.records import Records
 from app.customers.repository import find_visible_customer
 from app.customers.service import (
     assign_owner,
+    phone_key,
     reassign,
     require_change_rights,
     update_action,
@@ -39,10 +40,10 @@ from app.rules.leads import (
     lead_status_transition_allowed,
     next_touch_at,
     normalize_email,
-    normalize_phone,
     score_lead,
     seniority_for_grade,
 )
+from app.rules.phones import normalize_phone
 from app.rules.tasks import TaskTriggerPolicy, TriggerEvent, tasks_for_event
 from app.tasks.schemas import RelatedType
 from app.tasks.service import close_duties, create_triggered_task
@@ -75,13 +76,22 @@ def lead_body(row: Row, principal: Principal) -> dict[str, Any]:
     return body
 
 
-def _contact_keys(values: dict[str, Any]) -> dict[str, Any]:
-    """Add the duplicate-detection keys for whichever of email/phone is being set."""
+def _contact_keys(values: dict[str, Any], phone_region: str) -> dict[str, Any]:
+    """Add the duplicate-detection keys for whichever of email/phone is being set; a phone
+    that is not a valid number is refused."""
     if "email" in values:
         values["email_normalized"] = normalize_email(values["email"])
     if "phone" in values:
-        values["phone_normalized"] = normalize_phone(values["phone"])
+        values["phone_normalized"] = phone_key(values["phone"], phone_region)
     return values
+
+
+def _stored_keys(values: Mapping[str, Any], phone_region: str) -> dict[str, Any]:
+    """The keys of email/phone as stored, for comparison (an old unreadable phone has none)."""
+    return {
+        "email_normalized": normalize_email(values["email"]),
+        "phone_normalized": normalize_phone(values["phone"], phone_region),
+    }
 
 
 def _scored(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -152,30 +162,53 @@ async def _open_tasks(conn: AsyncConnection, event: TriggerEvent, lead: Row, at:
 
 
 async def create_lead(
-    conn: AsyncConnection, principal: Principal, data: LeadCreate
+    conn: AsyncConnection, principal: Principal, data: LeadCreate, *, phone_region: str
 ) -> dict[str, Any]:
     principal.require(Kind.leads, "create")
     await _require_referrer(conn, principal, data.source, data.referrer_customer_id)
-    values = _contact_keys(data.model_dump(exclude={"allow_duplicate"}))
+    values = _contact_keys(data.model_dump(exclude={"allow_duplicate"}), phone_region)
     values["duplicate_of"] = await _duplicates(
         conn, principal, values, checked=CONTACT_FIELDS, allow=data.allow_duplicate
     )
     values |= _scored(values)
+    routing = None
     if data.owner_id is not None:
         values["owner_id"] = await assign_owner(conn, principal, data.owner_id, "owner_id")
     else:
-        pool = seniority_for_grade(values["grade"])
-        values["owner_id"] = await repo.least_loaded_rep(conn, pool)
+        routing = await _route(conn, values["grade"])
+        values["owner_id"] = routing["owner_id"]
+    values["created_by"] = principal.user_id
     row = await LEADS.create(conn, principal, values, EventType.lead_created)
     await _open_tasks(conn, TriggerEvent.lead_captured, row, row["created_at"])
-    return lead_body(row, principal)
+    return {**lead_body(row, principal), "routing": routing}
+
+
+async def _route(conn: AsyncConnection, grade: LeadGrade) -> dict[str, Any]:
+    """Who routing gives a new lead to, and from which pool, as the create answer says."""
+    pool = seniority_for_grade(grade)
+    rep = await repo.least_loaded_rep(conn, pool)
+    return {
+        "pool": pool,
+        "owner_id": rep["id"] if rep else None,
+        "owner_name": rep["name"] if rep else None,
+        "owner_seniority": rep["seniority"] if rep else None,
+    }
 
 
 async def get_lead(
     conn: AsyncConnection, principal: Principal, lead_id: uuid.UUID
 ) -> dict[str, Any]:
+    """A lead the principal may see, or one they captured that routing gave to someone
+    else: its creator keeps read access (and only that) to follow it up."""
     principal.require(Kind.leads, "read")
-    return lead_body(await repo.leads.get(conn, principal, lead_id), principal)
+    try:
+        row = await repo.leads.get(conn, principal, lead_id)
+    except NotFound:
+        captured = await repo.captured_lead(conn, principal, lead_id)
+        if captured is None:
+            raise
+        row = captured
+    return lead_body(row, principal)
 
 
 async def list_leads(
@@ -230,10 +263,12 @@ async def update_lead(
     lead_id: uuid.UUID,
     data: LeadUpdate,
     expected_version: int | None,
+    *,
+    phone_region: str,
 ) -> dict[str, Any]:
     principal.require(Kind.leads, "write")
     current = await repo.leads.get(conn, principal, lead_id)
-    changes = _contact_keys(data.changes())
+    changes = _contact_keys(data.changes(), phone_region)
     allow_duplicate = changes.pop("allow_duplicate", False)
     await require_change_rights(conn, principal, current, changes, "lead")
     merged = {**current, **changes}
@@ -241,8 +276,8 @@ async def update_lead(
         await _require_referrer(conn, principal, merged["source"], merged["referrer_customer_id"])
     if "owner_id" in changes:
         await reassign(conn, principal, changes["owner_id"], "owner_id")
-    before = _contact_keys({f: current[f] for f in CONTACT_FIELDS})
-    after = _contact_keys({f: merged[f] for f in CONTACT_FIELDS})
+    before = _stored_keys(current, phone_region)
+    after = _stored_keys(merged, phone_region)
     moved = [f for f in CONTACT_FIELDS if after[f"{f}_normalized"] != before[f"{f}_normalized"]]
     if moved:
         changes["duplicate_of"] = await _duplicates(

@@ -34,6 +34,8 @@ class Lead(Versioned, table=True):
     campaign: str | None = Field(default=None, max_length=120)
     referrer_customer_id: uuid.UUID | None = fk("customers.id", nullable=True, index=True)
     owner_id: uuid.UUID | None = fk("users.id", nullable=True)
+    # The user who captured it: they keep read access when routing gives it to someone else.
+    created_by: uuid.UUID | None = fk("users.id", nullable=True)
     # Visible to (and changeable by) the owner's whole team, not only the owner and managers.
     shared_with_team: bool = Field(
         default=False, nullable=False, sa_column_kwargs={"server_default": sa.false()}

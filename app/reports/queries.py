@@ -160,6 +160,20 @@ def won_revenue(dialect: str, where: Sequence[sa.ColumnElement[bool]]) -> sa.Sub
 # ------------------------------------------------------------------ funnel
 
 
+FUNNEL_STAGES = (*OPEN_DEAL_STAGES, DealStage.won)
+# The funnel's steps in order: the lead's three, then each deal stage (`FunnelStep`).
+LEAD_STEP_RANKS = {"leads": 0, "qualified": 1, "converted": 2}
+STAGE_RANKS = {stage: len(LEAD_STEP_RANKS) + i for i, stage in enumerate(FUNNEL_STAGES)}
+
+
+def _lead_filters(principal: Principal, f: Filters) -> list[sa.ColumnElement[bool]]:
+    """The leads the caller may see and asked for."""
+    where = [visible(principal, Kind.leads, leads), *owner_filters(leads.c.owner_id, f)]
+    if f.channel is not None:
+        where.append(leads.c.source == f.channel)
+    return where
+
+
 def _lead_progress() -> list[Expr]:
     """Whether a lead ever reached qualified (`qualified_at`, kept when it slipped back to
     nurturing or was disqualified later) and whether it converted."""
@@ -172,43 +186,26 @@ def _lead_progress() -> list[Expr]:
 
 def _cohort_leads(principal: Principal, period: Period, f: Filters) -> list[sa.ColumnElement[bool]]:
     """The leads created in the period that the caller may see and asked for."""
-    where = [
-        visible(principal, Kind.leads, leads),
-        *in_period(leads.c.created_at, period),
-        *owner_filters(leads.c.owner_id, f),
+    return [*_lead_filters(principal, f), *in_period(leads.c.created_at, period)]
+
+
+def _lead_steps(principal: Principal, period: Period, f: Filters) -> list[sa.Select[Any]]:
+    """A lead's steps as (record, at, rank): created, first qualified, converted."""
+    converted = sa.or_(leads.c.status == LeadStatus.converted, leads.c.converted_at.is_not(None))
+    reached = [
+        (leads.c.created_at, sa.true()),
+        (leads.c.qualified_at, leads.c.qualified_at.is_not(None)),
+        (sa.func.coalesce(leads.c.converted_at, leads.c.created_at), converted),
     ]
-    if f.channel is not None:
-        where.append(leads.c.source == f.channel)
-    return where
-
-
-def funnel_leads(dialect: str, principal: Principal, period: Period, f: Filters) -> sa.Subquery:
-    """Leads by creation: created, reached qualified, converted."""
-    return (
+    return [
         sa.select(
-            bucket(leads.c.created_at, period.grouping, dialect).label("period_start"),
-            _ONE.label("leads"),
-            *_lead_progress(),
-        )
-        .where(*_cohort_leads(principal, period, f))
-        .subquery("funnel_leads")
-    )
+            leads.c.id.label("record"), at.label("at"), sa.literal(rank, sa.Integer).label("rank")
+        ).where(happened, *in_period(at, period), *_lead_filters(principal, f))
+        for (at, happened), rank in zip(reached, LEAD_STEP_RANKS.values(), strict=True)
+    ]
 
 
-FUNNEL_STAGES = (*OPEN_DEAL_STAGES, DealStage.won)
-
-
-def funnel_stages(dialect: str, principal: Principal, period: Period, f: Filters) -> sa.Subquery:
-    """Each deal's first arrival at each open stage and at `won`, in the period of that
-    arrival.
-
-    Read from `deal_stage_stays`, one row per deal and stage it ever reached, so a deal
-    that went back and forth counts once per stage, and a deal won then reopened still
-    counts as won, once, where it was first won; its owner is mirrored there, so a team's
-    rows are an index range per member. A deal's time in an open stage is the total of its
-    finished visits; a deal still in the stage has no final time yet and is left out of
-    the median (NULL), as is time spent won.
-    """
+def _stage_where(principal: Principal, period: Period, f: Filters) -> list[sa.ColumnElement[bool]]:
     where = [
         stays.c.stage.in_(FUNNEL_STAGES),
         *in_period(stays.c.first_arrived_at, period),
@@ -218,16 +215,65 @@ def funnel_stages(dialect: str, principal: Principal, period: Period, f: Filters
     attributes = _deal_attribute_filters(f)
     if attributes:
         where.append(stays.c.deal_id.in_(sa.select(deals.c.id).where(*attributes)))
+    return where
+
+
+def _stage_steps(principal: Principal, period: Period, f: Filters) -> sa.Select[Any]:
+    """A deal's first arrival at each stage as (record, at, rank); a deal converted from a
+    lead is the lead's record, so the two count once."""
+    return (
+        sa.select(
+            sa.func.coalesce(deals.c.lead_id, stays.c.deal_id).label("record"),
+            stays.c.first_arrived_at.label("at"),
+            sa.case(STAGE_RANKS, value=stays.c.stage).label("rank"),
+        )
+        .select_from(stays.join(deals, deals.c.id == stays.c.deal_id))
+        .where(*_stage_where(principal, period, f))
+    )
+
+
+def funnel_furthest(
+    dialect: str, principal: Principal, period: Period, f: Filters, *, per_bucket: bool
+) -> sa.Select[Any]:
+    """How many records got furthest to each step: `(period_start,) furthest, records`.
+
+    A record is a lead with the deal converted from it, or a deal opened without a lead;
+    its furthest step is the latest step it reached within the bucket (or, for the totals,
+    the whole period). A record counts at every step up to its furthest, so the steps it
+    skipped, or passed before the period, count too and no step exceeds the one before.
+    """
+    steps = sa.union_all(*_lead_steps(principal, period, f), _stage_steps(principal, period, f))
+    events = steps.subquery("funnel_steps")
+    keys: list[Expr] = [events.c.record]
+    if per_bucket:
+        keys.insert(0, bucket(events.c.at, period.grouping, dialect).label("period_start"))
+    furthest = (
+        sa.select(*keys, sa.func.max(events.c.rank).label("furthest"))
+        .group_by(*keys)
+        .subquery("funnel_furthest")
+    )
+    grouped = [furthest.c.period_start] if per_bucket else []
+    return sa.select(*grouped, furthest.c.furthest, sa.func.count().label("records")).group_by(
+        *grouped, furthest.c.furthest
+    )
+
+
+def funnel_stage_times(
+    dialect: str, principal: Principal, period: Period, f: Filters
+) -> sa.Subquery:
+    """Each deal's first arrival at each open stage in the period, with its total time in
+    the stage (for the median): read from `deal_stage_stays`, one row per deal and stage
+    it ever reached, its owner mirrored there. A deal still in the stage has no final time
+    yet and is left out of the median (NULL), as is time spent won."""
     finished = sa.and_(stays.c.arrived_at.is_(None), stays.c.stage != DealStage.won)
     return (
         sa.select(
             bucket(stays.c.first_arrived_at, period.grouping, dialect).label("period_start"),
             stays.c.stage.label("step"),
-            _ONE.label("reached"),
             sa.case((finished, stays.c.seconds_in_stage)).label("stage_seconds"),
         )
-        .where(*where)
-        .subquery("funnel_stages")
+        .where(*_stage_where(principal, period, f))
+        .subquery("funnel_stage_times")
     )
 
 

@@ -110,29 +110,34 @@ async def get_funnel_report(
 
     One row per bucket and step, with `count`, `conversion_pct` (count / the previous
     step's count in the same bucket), `drop_off` (previous - count) and, for deal stages,
-    `median_days_in_stage`.
+    `median_days_in_stage`. No step ever counts more than the one before it: conversion
+    is at most 100 % and a drop-off never negative.
 
-    Which timestamp puts a record in a bucket:
-    - `leads`, `qualified`, `converted`: the lead's `created_at` (a cohort: of the leads
-      created then, how many ever reached qualified — `qualified_at` is set, so a lead
-      qualified and later sent back to nurturing or disqualified still counts — and how
-      many converted).
-    - each deal stage and `won`: the deal's **first** arrival at the stage in the stage
-      history. A deal that moved back and forth counts once per stage it really reached,
-      in the bucket of its first arrival; a deal won, reopened and won again counts once
-      at `won`, where it was first won, and a deal won then reopened still counts as won.
-      Deals created directly (not converted from a lead) enter at `development` too, and
-      a bucket's arrivals need not come from the previous bucket's, so a conversion can
-      exceed 100 % and a drop-off be negative.
+    What is counted: **records**. A lead and the deal converted from it are one record; a
+    deal opened without a lead is one too. A record counts at a step in a bucket if, in
+    that bucket, it reached that step **or any later one** — so a deal that arrived at
+    development last month and at proposal in this one counts at development, initiation
+    and proposal here (and, like a deal opened without a lead, at the lead steps it
+    skipped). What "reached" means, step by step:
+    - `leads`: the lead was created; `qualified`: it first became qualified
+      (`qualified_at`, kept when it later slipped back to nurturing or was disqualified);
+      `converted`: it was converted (`converted_at`).
+    - each deal stage and `won`: the deal's **first** arrival at the stage in its stage
+      history. A deal that moved back and forth arrives once per stage; a deal won,
+      reopened and won again was won once, where it was first won.
+    The totals count each record once, at the furthest step it reached in the whole
+    period, so a record active in several buckets is in several rows but once in the
+    totals.
 
-    `median_days_in_stage` is the median, over the deals counted at that step, of the total
-    time each spent in the stage across all its visits (from the history rows arriving at
-    and leaving the stage); deals still in the stage are left out.
+    `median_days_in_stage` is the median, over the deals that first arrived at the stage
+    in the bucket, of the total time each spent in the stage across all its visits (from
+    the history rows arriving at and leaving the stage); deals still in the stage are left
+    out.
 
     Filters: `owner_id`, `team_id` (the owner's team) and `channel` (the lead's source;
     for deals, the source of the lead they were converted from) apply to every step.
     `product` and `tier` (the customer's, override winning) describe deals, so they narrow
-    the deal steps only; the lead steps, which have neither, stay whole.
+    the deal steps only; the leads' own steps stay whole.
     """
     report = await service.funnel(conn, principal, period, filters)
     return report_response(report, FunnelRow, as_csv, "funnel")

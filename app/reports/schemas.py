@@ -61,15 +61,20 @@ class ReportPeriod(BaseModel):
 
 
 class FunnelFigures(BaseModel):
-    count: int = Field(description="Records that reached this step in the period.")
-    conversion_pct: Percentage | None = Field(
-        description="count / the previous step's count in the same period; null for the "
-        "first step or when the previous step is 0. Can exceed 100 (see the docs)."
+    count: int = Field(
+        description="Records (a lead with the deal converted from it, or a deal opened "
+        "without a lead) that reached this step or a later one in the period."
     )
-    drop_off: int | None = Field(description="The previous step's count minus this one.")
+    conversion_pct: Percentage | None = Field(
+        description="count / the previous step's count in the same period, 0.00 to 100.00; "
+        "null for the first step or when the previous step is 0."
+    )
+    drop_off: int | None = Field(
+        description="The previous step's count minus this one; never negative."
+    )
     median_days_in_stage: Days | None = Field(
-        description="Deal stages only: median total time the deals counted here spent in "
-        "the stage, over the deals that have since left it."
+        description="Deal stages only: median total time spent in the stage by the deals "
+        "that first arrived at it in the period, over those that have since left it."
     )
 
 

@@ -28,8 +28,7 @@ DEFAULT_CURRENCY = "CNY"
 Key = tuple[Any, ...]
 Report = dict[str, Any]
 
-LEAD_STEPS = (FunnelStep.leads, FunnelStep.qualified, FunnelStep.converted)
-STAGE_STEPS = tuple(FunnelStep)[3:]  # each open deal stage, then won
+FUNNEL_STEPS = tuple(FunnelStep)  # in funnel order: a step's rank is its index
 
 
 def _num(row: Mapping[str, Any] | None, name: str) -> Any:
@@ -91,24 +90,23 @@ async def funnel(
     principal.require(Kind.deals, "read")
     await tune_for_reports(conn)
     dialect = conn.dialect.name
-    lead_rows, lead_totals = await Rollup(
-        ["period_start"], [], ["leads", "qualified", "converted"]
-    ).run(conn, q.funnel_leads(dialect, principal, period, f))
+    reached = await _funnel_counts(
+        conn, q.funnel_furthest(dialect, principal, period, f, per_bucket=True)
+    )
+    totals = await _funnel_counts(
+        conn, q.funnel_furthest(dialect, principal, period, f, per_bucket=False)
+    )
+    reached |= {(None, step): count for (_, step), count in totals.items()}
     stage_rows, stage_totals = await Rollup(
-        ["period_start", "step"], ["step"], ["reached"], ["stage_seconds"]
-    ).run(conn, q.funnel_stages(dialect, principal, period, f))
-    leads = _index(lead_rows, ["period_start"]) | {(None,): lead_totals[0] if lead_totals else {}}
+        ["period_start", "step"], ["step"], [], ["stage_seconds"]
+    ).run(conn, q.funnel_stage_times(dialect, principal, period, f))
     stages = _found(stage_rows, stage_totals, ["period_start", "step"])
 
     def steps(start: date | None) -> list[Row]:
-        counted: list[tuple[FunnelStep, int, Any]] = [
-            (step, _num(leads.get((start,)), step.value), None) for step in LEAD_STEPS
-        ]
-        for step in STAGE_STEPS:
-            stage = stages.get((start, step.value))
-            counted.append((step, _num(stage, "reached"), (stage or {}).get("stage_seconds")))
         out, previous = [], None
-        for step, count, seconds in counted:
+        for step in FunnelStep:
+            count = reached.get((start, step), 0)
+            seconds = (stages.get((start, step.value)) or {}).get("stage_seconds")
             out.append(
                 _with_period(
                     start,
@@ -126,6 +124,24 @@ async def funnel(
 
     rows = [row for start in period.buckets() for row in steps(start)]
     return _report(period, rows, steps(None))
+
+
+async def _funnel_counts(
+    conn: AsyncConnection, statement: Any
+) -> dict[tuple[date | None, FunnelStep], int]:
+    """Records per (bucket, step) from how many got furthest to each step: a record counts
+    at its furthest step and at every step before it."""
+    furthest: dict[date | None, list[int]] = defaultdict(lambda: [0] * len(FUNNEL_STEPS))
+    for row in (await conn.execute(statement)).mappings():
+        start = as_date(row["period_start"]) if "period_start" in row else None
+        furthest[start][row["furthest"]] += row["records"]
+    counts = {}
+    for start, records in furthest.items():
+        running = 0
+        for rank in reversed(range(len(FUNNEL_STEPS))):
+            running += records[rank]
+            counts[(start, FUNNEL_STEPS[rank])] = running
+    return counts
 
 
 # ------------------------------------------------------------------ sales and forecast

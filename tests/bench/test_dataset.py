@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from app.models import metadata
-from app.rules.leads import normalize_email, normalize_phone
+from app.rules.leads import normalize_email
+from app.rules.phones import normalize_phone
 from bench.config import SCALES
 from bench.dataset import (
     DEAL_COLUMNS,

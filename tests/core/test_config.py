@@ -77,3 +77,21 @@ def test_trusted_proxies_are_addresses_or_networks():
     assert Settings(forwarded_allow_ips="*").trusted_proxies == ["*"]
     with pytest.raises(ValidationError, match=r"'proxy\.local' is not an IP address"):
         Settings(forwarded_allow_ips="10.0.0.1,proxy.local")
+
+
+def test_cors_origins_are_whole_origins_or_a_star():
+    listed = " https://app.example.com, http://localhost:5173 "
+    settings = Settings(cors_origins=listed, _env_file=None)
+    assert settings.cors_allowed_origins == ["https://app.example.com", "http://localhost:5173"]
+    assert Settings(_env_file=None).cors_allowed_origins == []
+    assert Settings(cors_origins="*", _env_file=None).cors_allowed_origins == ["*"]
+    for wrong in ("https://app.example.com/", "app.example.com", "https://app.example.com/ui"):
+        with pytest.raises(ValidationError, match="SALESFLOW_CORS_ORIGINS"):
+            Settings(cors_origins=wrong, _env_file=None)
+
+
+def test_the_default_phone_region_is_china_and_must_be_a_known_region():
+    assert Settings(_env_file=None).default_phone_region == "CN"
+    assert Settings(default_phone_region="us", _env_file=None).default_phone_region == "US"
+    with pytest.raises(ValidationError, match="SALESFLOW_DEFAULT_PHONE_REGION"):
+        Settings(default_phone_region="XX", _env_file=None)

@@ -31,3 +31,23 @@ async def test_a_different_body_under_the_same_key_is_refused(client, rep):
     other = await _post(client, rep, b'{"name":"Acme Ltd"}', "k-2")
     assert other.status_code == 422
     assert other.json()["errors"][0]["code"] == "idempotency_key_reused"
+
+
+async def test_a_good_token_with_a_bogus_api_key_is_refused_not_served_as_the_token(
+    client, conn, rep
+):
+    from tests.factories import make_api_key
+
+    bogus = {**rep.headers, "X-API-Key": "sf_not-a-key"}
+    response = await client.get("/api/v1/customers", headers=bogus)
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [e["code"] for e in response.json()["errors"]] == ["ambiguous_credentials"]
+    # Nothing is created on the token's behalf either.
+    refused = await client.post("/api/v1/customers", json={"name": "Acme"}, headers=bogus)
+    assert refused.status_code == 401
+    key = await make_api_key(conn, scopes=["customers:read"])
+    both_good = await client.get("/api/v1/customers", headers={**rep.headers, **key.headers})
+    assert both_good.status_code == 401
+    listed = await client.get("/api/v1/customers", headers=rep.headers)
+    assert listed.status_code == 200 and listed.json()["items"] == []

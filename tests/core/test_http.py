@@ -99,7 +99,11 @@ async def test_without_credentials_any_if_match_is_a_401(client, conn, rep, if_m
         ('"1"', 200),
         ("*", 200),
         ('W/"2", "1"', 200),
+        ('"3", "1"', 200),
+        ('"1", "4"', 200),
         ('"2"', 412),
+        ('"2", "3"', 412),
+        ('W/"1", "2"', 412),
         ('"' + "9" * 18 + '"', 412),
         ('W/"1"', 412),
     ],
@@ -126,3 +130,26 @@ async def test_a_weak_etag_names_the_reason_and_an_unknown_record_is_still_a_404
     assert [e["code"] for e in response.json()["errors"]] == ["weak_etag"]
     missing = await client.patch(f"/api/v1/tasks/{uuid.uuid4()}", json={"title": "X"}, headers=weak)
     assert missing.status_code == 404
+
+
+@pytest.mark.parametrize("if_match", [SUPERSCRIPT_TWO, "abc", '"1", "x"', 'W/"1"', '"1", "2"'])
+async def test_any_if_match_on_an_unknown_record_is_a_404(client, rep, if_match):
+    for method, url, body in _task_writes(uuid.uuid4()):
+        response = await client.request(
+            method, url, json=body, headers={**rep.headers, "If-Match": if_match}
+        )
+        assert response.status_code == 404, (method, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_an_if_match_list_names_every_version_in_its_refusal(client, conn, rep):
+    task_id = await make_task(conn, assignee_id=rep.id)
+    stale = {**rep.headers, "If-Match": '"3", "2"'}
+    response = await client.patch(f"/api/v1/tasks/{task_id}", json={"title": "X"}, headers=stale)
+    assert response.status_code == 412
+    assert "version 1, not 2, 3" in response.json()["detail"]
+    assert [e["code"] for e in response.json()["errors"]] == ["stale_version"]
+    fresh = {**rep.headers, "If-Match": '"2", "1"'}
+    done = await client.post(f"/api/v1/tasks/{task_id}/complete", headers=fresh)
+    assert done.status_code == 200, done.text
+    assert done.headers["etag"] == '"2"'

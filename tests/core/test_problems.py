@@ -97,3 +97,20 @@ async def test_a_short_list_of_errors_is_complete(client, conn, rep):
     assert response.status_code == 422
     assert len(response.json()["errors"]) == 2
     assert "errors_omitted" not in response.json()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PUT", "/api/v1/leads", "GET, POST"),
+        ("DELETE", "/api/v1/leads", "GET, POST"),
+        ("PUT", "/api/v1/customers/0190a0a0-0000-7000-8000-000000000000", "GET, PATCH, DELETE"),
+        ("GET", "/api/v1/tasks/0190a0a0-0000-7000-8000-000000000000/complete", "POST"),
+    ],
+)
+async def test_a_405_lists_every_method_the_path_serves(client, rep, method, path, allowed):
+    response = await client.request(method, path, headers=rep.headers)
+    assert response.status_code == 405, response.text
+    assert response.headers["allow"] == allowed
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"].endswith("/method-not-allowed")

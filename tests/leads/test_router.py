@@ -63,10 +63,12 @@ async def test_lead_round_trip(client, conn, rep):
             )
         )
     ).one()
-    assert tuple(stored) == ("li.wei@acme.cn", "13812345678")
+    assert tuple(stored) == ("li.wei@acme.cn", "+8613812345678")
 
     fetched = await client.get(created.headers["location"], headers=rep.headers)
     assert fetched.status_code == 200
+    # Only the create answer says how the lead was routed (here: it named its owner).
+    assert body.pop("routing") is None
     assert fetched.json() == body
 
     patched = await client.patch(
@@ -671,3 +673,115 @@ async def test_qualified_at_records_the_first_qualification_and_stays(client, co
         f"/api/v1/leads/{lead}", json={"qualified_at": None}, headers=rep.headers
     )
     assert refused.status_code == 422
+
+
+async def test_one_uk_number_written_two_ways_is_one_person(client, conn, rep):
+    first = await post_lead(client, rep, owner_id=str(rep.id), phone="+44 (0)20 7946 0958")
+    assert first.status_code == 201, first.text
+    again = await post_lead(client, rep, owner_id=str(rep.id), phone="+44 20 7946 0958")
+    assert again.status_code == 409, again.text
+    assert again.json()["duplicates"] == [
+        {"type": "lead", "id": first.json()["id"], "field": "phone"}
+    ]
+    customer = await make_customer(conn, owner_id=rep.id)
+    contact = await client.post(
+        f"/api/v1/customers/{customer}/contacts",
+        json={"name": "Jane Smith", "phone": "0044 20 7946 0958"},
+        headers=rep.headers,
+    )
+    assert contact.status_code == 201, contact.text
+    third = await post_lead(client, rep, owner_id=str(rep.id), phone="+442079460958")
+    assert {(d["type"], d["field"]) for d in third.json()["duplicates"]} == {
+        ("lead", "phone"),
+        ("contact", "phone"),
+    }
+
+
+async def test_a_national_number_is_read_in_the_configured_region(engine, conn, settings, rep):
+    import httpx
+
+    from app.core.config import Settings
+    from app.main import create_app
+    from tests.conftest import RolledBackDatabase
+
+    american = Settings(**{**settings.model_dump(), "default_phone_region": "US"})
+    app = create_app(american, RolledBackDatabase(engine, conn))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as us_client:
+        created = await post_lead(us_client, rep, owner_id=str(rep.id), phone="(415) 555-0100")
+        assert created.status_code == 201, created.text
+        # The same person written internationally is found as a duplicate.
+        again = await post_lead(us_client, rep, owner_id=str(rep.id), phone="+1 415-555-0100")
+        assert again.status_code == 409, again.text
+    stored = await conn.scalar(
+        sa.select(leads_table.c.phone_normalized).where(
+            leads_table.c.id == uuid.UUID(created.json()["id"])
+        )
+    )
+    assert stored == "+14155550100"
+    assert created.json()["phone"] == "(415) 555-0100"
+
+
+@pytest.mark.parametrize("phone", ["12345", "+44 20 7946 09", "138 1234 567"])
+async def test_an_invalid_phone_is_a_422_naming_the_field(client, conn, rep, phone):
+    created = await post_lead(client, rep, owner_id=str(rep.id), phone=phone)
+    assert created.status_code == 422, created.text
+    assert [(e["code"], e["field"]) for e in created.json()["errors"]] == [
+        ("invalid_phone", "phone")
+    ]
+    lead = await make_lead(conn, owner_id=rep.id)
+    patched = await client.patch(
+        f"/api/v1/leads/{lead}", json={"phone": phone}, headers=rep.headers
+    )
+    assert patched.status_code == 422, patched.text
+    assert patched.json()["errors"][0]["field"] == "phone"
+    customer = await make_customer(conn, owner_id=rep.id)
+    contact = await client.post(
+        f"/api/v1/customers/{customer}/contacts",
+        json={"name": "Li Wei", "phone": phone},
+        headers=rep.headers,
+    )
+    assert contact.status_code == 422, contact.text
+    assert contact.json()["errors"][0]["field"] == "phone"
+
+
+async def test_a_rep_whose_lead_is_routed_away_is_told_to_whom_and_may_still_read_it(
+    client, conn, settings
+):
+    junior = await make_user(conn, settings, role=Role.rep)
+    senior = await make_user(conn, settings, role=Role.rep, seniority=Seniority.senior)
+    created = await post_lead(client, junior, **MAN, expected_purchase_date=soon())
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["owner_id"] == str(senior.id)
+    assert body["created_by"] == str(junior.id)
+    assert body["routing"] == {
+        "pool": "senior",
+        "owner_id": str(senior.id),
+        "owner_name": body["routing"]["owner_name"],
+        "owner_seniority": "senior",
+    }
+    assert body["routing"]["owner_name"]
+    # The Location answers the rep who captured it...
+    read = await client.get(created.headers["location"], headers=junior.headers)
+    assert read.status_code == 200, read.text
+    assert read.json()["owner_id"] == str(senior.id)
+    assert "routing" not in read.json()
+    # ...read-only: changing it stays the owner's, and it is not in the creator's list.
+    patched = await client.patch(
+        created.headers["location"], json={"company_name": "Mine now"}, headers=junior.headers
+    )
+    assert patched.status_code == 404
+    listed = await client.get("/api/v1/leads", headers=junior.headers)
+    assert listed.json()["items"] == []
+    # Someone else who neither owns nor captured it still gets a 404.
+    stranger = await make_user(conn, settings, role=Role.rep)
+    assert (
+        await client.get(created.headers["location"], headers=stranger.headers)
+    ).status_code == 404
+
+
+async def test_a_lead_given_an_owner_has_no_routing(client, rep):
+    body = (await post_lead(client, rep, owner_id=str(rep.id))).json()
+    assert body["routing"] is None
+    assert body["created_by"] == str(rep.id)

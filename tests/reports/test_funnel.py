@@ -110,48 +110,58 @@ async def test_every_number_of_the_funnel_by_month(client, world):
     assert [r["period_start"] for r in rows] == [
         m for m in ("2026-01-01", "2026-02-01", "2026-03-01") for _ in STEPS
     ]
+    # Records (a lead with its deal is one) count at the furthest step they reached in
+    # the month and at every step before it. January: L1 (leads), L2 (qualified), L3 with
+    # D1 (initiation), D2 (bidding: it arrived at development in December), D3
+    # (development).
     assert _figures(rows, period_start="2026-01-01") == [
-        ("leads", 3, None, None, None),
-        ("qualified", 2, "66.67", 1, None),
-        ("converted", 1, "50.00", 1, None),
-        ("development", 2, "200.00", -1, "13.00"),
-        ("initiation", 2, "100.00", 0, "16.50"),
+        ("leads", 5, None, None, None),
+        ("qualified", 4, "80.00", 1, None),
+        ("converted", 3, "75.00", 1, None),
+        ("development", 3, "100.00", 0, "13.00"),
+        ("initiation", 2, "66.67", 1, "16.50"),
         ("proposal", 1, "50.00", 1, "10.00"),
         ("bidding", 1, "100.00", 0, "12.00"),
         ("negotiation", 0, "0.00", 1, None),
         ("implementation", 0, None, 0, None),
         ("won", 0, None, 0, None),
     ]
+    # February: L3/D1 (proposal), L4 (converted), L6 (qualified), D2 (implementation),
+    # D4 (won).
     assert _figures(rows, period_start="2026-02-01") == [
-        ("leads", 2, None, None, None),
-        ("qualified", 2, "100.00", 0, None),
-        ("converted", 1, "50.00", 1, None),
-        ("development", 1, "100.00", 0, "1.00"),
-        ("initiation", 1, "100.00", 0, "1.00"),
-        ("proposal", 2, "200.00", -1, "9.50"),
-        ("bidding", 1, "50.00", 1, "1.00"),
-        ("negotiation", 2, "200.00", -1, "5.50"),
+        ("leads", 5, None, None, None),
+        ("qualified", 5, "100.00", 0, None),
+        ("converted", 4, "80.00", 1, None),
+        ("development", 3, "75.00", 1, "1.00"),
+        ("initiation", 3, "100.00", 0, "1.00"),
+        ("proposal", 3, "100.00", 0, "9.50"),
+        ("bidding", 2, "66.67", 1, "1.00"),
+        ("negotiation", 2, "100.00", 0, "5.50"),
         ("implementation", 2, "100.00", 0, "18.00"),
         ("won", 1, "50.00", 1, None),
     ]
+    # March: D1 reaches bidding, D2 is won; D4's second visit to implementation is no
+    # first arrival.
     assert _figures(rows, period_start="2026-03-01") == [
-        ("leads", 0, None, None, None),
-        ("qualified", 0, None, 0, None),
-        ("converted", 0, None, 0, None),
-        ("development", 0, None, 0, None),
-        ("initiation", 0, None, 0, None),
-        ("proposal", 0, None, 0, None),
-        ("bidding", 1, None, -1, None),
-        ("negotiation", 0, "0.00", 1, None),
-        ("implementation", 0, None, 0, None),
-        ("won", 1, None, -1, None),
+        ("leads", 2, None, None, None),
+        ("qualified", 2, "100.00", 0, None),
+        ("converted", 2, "100.00", 0, None),
+        ("development", 2, "100.00", 0, None),
+        ("initiation", 2, "100.00", 0, None),
+        ("proposal", 2, "100.00", 0, None),
+        ("bidding", 2, "100.00", 0, None),
+        ("negotiation", 1, "50.00", 1, None),
+        ("implementation", 1, "100.00", 0, None),
+        ("won", 1, "100.00", 0, None),
     ]
+    # Over the period each record counts once, at its furthest step: L1 leads, L2 and L6
+    # qualified, L4 converted, D3 development, L3/D1 bidding, D2 and D4 won.
     assert _figures(body["totals"]) == [
-        ("leads", 5, None, None, None),
-        ("qualified", 4, "80.00", 1, None),
-        ("converted", 2, "50.00", 2, None),
-        ("development", 3, "150.00", -1, "10.00"),
-        ("initiation", 3, "100.00", 0, "6.00"),
+        ("leads", 8, None, None, None),
+        ("qualified", 7, "87.50", 1, None),
+        ("converted", 5, "71.43", 2, None),
+        ("development", 4, "80.00", 1, "10.00"),
+        ("initiation", 3, "75.00", 1, "6.00"),
         ("proposal", 3, "100.00", 0, "10.00"),
         ("bidding", 3, "100.00", 0, "6.50"),
         ("negotiation", 2, "66.67", 1, "5.50"),
@@ -160,17 +170,58 @@ async def test_every_number_of_the_funnel_by_month(client, world):
     ]
 
 
+def _never_above_the_step_before(rows):  # type: ignore[no-untyped-def]
+    return all(
+        r["conversion_pct"] is None or (0 <= float(r["conversion_pct"]) <= 100) for r in rows
+    ) and all(r["drop_off"] is None or r["drop_off"] >= 0 for r in rows)
+
+
+async def test_later_stages_entered_without_the_earlier_ones_never_convert_over_100(
+    client, conn, settings
+):
+    """Deals that entered later stages in the month without their earlier ones being
+    counted there (opened the month before, imported straight into a late stage, or a
+    rush of deals opened without leads): each counts at every step before its furthest."""
+    rep = await make_user(conn, settings, role=Role.rep)
+    for index in range(12):
+        # Opened in December; in January each reaches initiation or later.
+        later = FULL_PATH[1 : 2 + index % 5]
+        moves = [("development", "2025-12-10")] + [
+            (stage, f"2026-01-{10 + i:02d}") for i, stage in enumerate(later)
+        ]
+        await _deal(conn, rep, moves)
+    # Imported straight into negotiation in January, and won there.
+    await _deal(conn, rep, [("negotiation", "2026-01-05"), ("won", "2026-01-25")])
+    # One lead in January, converted.
+    lead = await make_lead(
+        conn, owner_id=rep.id, created_at=at("2026-01-03"), status="converted",
+        converted_at=at("2026-01-04"),
+    )  # fmt: skip
+    await _deal(conn, rep, [("development", "2026-01-04")], lead_id=lead)
+    body = await report(client, "funnel", rep, **{"from": "2026-01-01", "to": "2026-02-01"})
+    assert _never_above_the_step_before(body["rows"] + body["totals"])
+    counts = [t["count"] for t in body["totals"]]
+    assert counts == sorted(counts, reverse=True)
+    # 14 records: the 12 December deals, the imported one, the converted lead with its deal.
+    assert dict(pick(body["totals"], "step", "count")) == {
+        "leads": 14, "qualified": 14, "converted": 14, "development": 14, "initiation": 13,
+        "proposal": 10, "bidding": 7, "negotiation": 5, "implementation": 3, "won": 1,
+    }  # fmt: skip
+
+
 async def test_manager_sees_the_team_and_director_sees_everyone(client, world):
     rep_view = await report(client, "funnel", world["rep"], **PERIOD)
     manager_view = await report(client, "funnel", world["manager"], **PERIOD)
     assert manager_view == rep_view
     director_view = await report(client, "funnel", world["director"], **PERIOD)
     january = dict(pick(director_view["rows"], "step", "count", period_start="2026-01-01"))
-    assert (january["leads"], january["qualified"], january["development"]) == (4, 3, 3)
+    # Rep B's lead (qualified) and deal (development) join rep A's five January records.
+    assert (january["leads"], january["qualified"], january["development"]) == (7, 6, 4)
     theirs = await report(
         client, "funnel", world["director"], owner_id=str(world["other"].id), **PERIOD
     )
-    assert [t["count"] for t in theirs["totals"]] == [1, 1, 0, 1, 0, 0, 0, 0, 0, 0]
+    # Their deal, opened without a lead, counts at the lead steps it skipped.
+    assert [t["count"] for t in theirs["totals"]] == [2, 2, 1, 1, 0, 0, 0, 0, 0, 0]
     team = await report(
         client, "funnel", world["director"], team_id=str(world["rep"].team_id), **PERIOD
     )
@@ -188,12 +239,13 @@ async def test_channel_filter_follows_deals_back_to_their_lead(client, world):
 
 
 async def test_product_and_tier_narrow_the_deal_steps_only(client, world):
-    # D1 and D4 are Conveyor deals: D1 reached bidding, D4 every stage and won.
+    # D1 and D4 are Conveyor deals: D1 (L3's) reached bidding, D4 every stage and won.
     conveyor = await report(client, "funnel", world["rep"], product="Conveyor", **PERIOD)
-    assert [t["count"] for t in conveyor["totals"]] == [5, 4, 2, 2, 2, 2, 2, 1, 1, 1]
-    # D2 is the strategic customer's: it arrived at development in December.
+    assert [t["count"] for t in conveyor["totals"]] == [6, 5, 3, 2, 2, 2, 2, 1, 1, 1]
+    # D2 is the strategic customer's: it arrived at development in December, and counts
+    # there too since it went on from there in the period.
     strategic = await report(client, "funnel", world["rep"], tier="strategic", **PERIOD)
-    assert [t["count"] for t in strategic["totals"]] == [5, 4, 2, 0, 1, 1, 1, 1, 1, 1]
+    assert [t["count"] for t in strategic["totals"]] == [6, 5, 3, 1, 1, 1, 1, 1, 1, 1]
     nothing = await report(client, "funnel", world["rep"], product="Press", **PERIOD)
     assert [t["count"] for t in nothing["totals"]] == [5, 4, 2, 0, 0, 0, 0, 0, 0, 0]
 
@@ -227,7 +279,8 @@ async def test_quarter_and_week_buckets(client, world):
     starts = sorted({r["period_start"] for r in week["rows"]})
     assert starts == ["2026-01-26", "2026-02-02"]
     leads = dict(pick(week["rows"], "period_start", "count", step="leads"))
-    assert leads == {"2026-01-26": 2, "2026-02-02": 0}  # L3 (31 Jan) and L4 (1 Feb, Sunday)
+    # L3 (31 Jan), L4, D2 and D4 (1 Feb, Sunday); D4 again on Monday 2 February.
+    assert leads == {"2026-01-26": 4, "2026-02-02": 1}
 
 
 async def test_a_partner_needs_both_scopes_and_an_agent_is_refused(client, conn, settings):
@@ -250,7 +303,7 @@ async def test_buckets_are_utc_whatever_the_session_time_zone(client, conn, back
     await conn.execute(sa.text("SET LOCAL TIME ZONE 'Asia/Shanghai'"))
     body = await report(client, "funnel", world["rep"], **PERIOD)
     leads = dict(pick(body["rows"], "period_start", "count", step="leads"))
-    assert leads == {"2026-01-01": 3, "2026-02-01": 2, "2026-03-01": 0}
+    assert leads == {"2026-01-01": 5, "2026-02-01": 5, "2026-03-01": 2}
 
 
 async def test_a_lead_qualified_then_nurtured_through_the_api_counts_as_qualified(

@@ -15,7 +15,6 @@ from app.rules.leads import (
     lead_status_transition_allowed,
     next_touch_at,
     normalize_email,
-    normalize_phone,
     score_lead,
     seniority_for_grade,
 )
@@ -305,33 +304,3 @@ def test_only_outbound_channels_are_not_inbound():
 )
 def test_normalize_email(raw, key):
     assert normalize_email(raw) == key
-
-
-@pytest.mark.parametrize(
-    ("raw", "key"),
-    [
-        ("138 1234 5678", "13812345678"),
-        ("+86 138-1234-5678", "13812345678"),
-        ("0086 13812345678", "13812345678"),
-        ("8613812345678", "13812345678"),
-        ("+86 (0)10 1234 5678", "1012345678"),
-        ("010-1234-5678", "1012345678"),
-        ("+86 10 1234 5678", "1012345678"),
-        ("(+86) 10 1234 5678", "1012345678"),
-        ("(021) 6123 4567 ext. 88", "2161234567"),
-        ("021-61234567转88", "2161234567"),
-        (fullwidth("138 1234 5678"), "13812345678"),  # Chinese input method
-        ("+1 (415) 555-0100", "14155550100"),
-        ("001 415 555 0100", "14155550100"),
-        ("12345", None),
-        ("", None),
-        (None, None),
-    ],
-)
-def test_normalize_phone(raw, key):
-    assert normalize_phone(raw) == key
-
-
-def test_same_number_written_differently_gives_same_key():
-    variants = ["+86 138 1234 5678", "13812345678", "0086-138-1234-5678", "(+86)13812345678"]
-    assert {normalize_phone(v) for v in variants} == {"13812345678"}
