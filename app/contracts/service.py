@@ -191,7 +191,7 @@ def part_change_writes(
     part: PartChange,
     *,
     job: str | None = None,
-) -> list[Write]:
+) -> list[Write | sa.Executable]:
     """The part's audit entry and event; its data names the contract it belongs to, which
     the API shows it under rather than in it."""
     owner = {"contract_id": contract_id}

@@ -53,9 +53,12 @@ def change_writes(
     job: str | None = None,
     audit_note: Mapping[str, Any] | None = None,
     audit_before: Mapping[str, Any] | None = None,
-) -> list[Write]:
+    also: Sequence[EventType] = (),
+) -> list[Write | sa.Executable]:
     """The audit entry and the event (none for `event` None: administration records are
-    audited, not partner events) of one change, to write with whatever goes with it.
+    audited, not partner events) of one change, to write with whatever goes with it;
+    `also` are further events the same change announces, after its own (a submit within
+    the author's authority is submitted, then approved).
 
     `audit_note` adds fields kept beside the record (a quote's version...) to the entry's
     after side, and `audit_before` holds where they stood, for its before side."""
@@ -66,10 +69,15 @@ def change_writes(
         if before is not None and audit_before is not None:
             was = {**before, **{name: audit_before.get(name) for name in audit_note}}
     audit = audit_values(principal, action, entity, record["id"], before=was, after=after, at=at)
-    writes = [statements_insert(audit_table, audit)]
+    writes: list[Write | sa.Executable] = [statements_insert(audit_table, audit)]
     if event is not None:
-        values = event_values(conn, principal, event, record, before=before, at=at, job=job)
-        writes.append(statements_insert(events_table, values))
+        # One INSERT for all the change's events: its rows take their feed positions in
+        # the order they are listed.
+        rows = [
+            event_values(conn, principal, announced, record, before=before, at=at, job=job)
+            for announced in (event, *also)
+        ]
+        writes.append(insert_rows(events_table, rows))
     return writes
 
 
@@ -87,6 +95,7 @@ async def record_change(
     companions: Sequence[Write | sa.Executable] = (),
     audit_note: Mapping[str, Any] | None = None,
     audit_before: Mapping[str, Any] | None = None,
+    also: Sequence[EventType] = (),
 ) -> None:
     """The audit entry and the event of one change (`change_writes`), and the
     `companions` that belong to it (a deal's history row...): one round trip on
@@ -104,6 +113,7 @@ async def record_change(
         job=job,
         audit_note=audit_note,
         audit_before=audit_before,
+        also=also,
     )
     await execute_together(conn, [writes[0], *companions, *writes[1:]])
 
@@ -161,6 +171,7 @@ class Records:
         audit_before: Mapping[str, Any] | None = None,
         touch: bool = False,
         touched_event: EventType | None = None,
+        also: Sequence[EventType] = (),
     ) -> Row:
         """Write the change as a new version, with its audit entry and event. Fields set to
         the value they have are no change: a change that changes nothing writes nothing (no
@@ -192,6 +203,7 @@ class Records:
             action=action or _action(event),
             audit_note=audit_note,
             audit_before=audit_before,
+            also=also,
             entity_type=self.record_type,
             before=current,
             at=at,

@@ -23,6 +23,9 @@ class Lead(Versioned, table=True):
         sa.Index("ix_leads_email_normalized", "email_normalized"),
         sa.Index("ix_leads_phone_normalized", "phone_normalized"),
         sa.Index("ix_leads_next_touch_at", "next_touch_at"),
+        # The funnel finds a period's qualifications and conversions by these instants.
+        sa.Index("ix_leads_qualified_at", "qualified_at"),
+        sa.Index("ix_leads_converted_at", "converted_at"),
     )
 
     id: uuid.UUID = pk()

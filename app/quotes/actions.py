@@ -108,6 +108,8 @@ async def _apply(
         companions=with_version,
         audit_note=version_note(loaded.version, version),
         audit_before=loaded.version,
+        # Approved by policy on submit: partners following approvals hear of it too.
+        also=[EventType.quote_approved] if auto_approved else [],
     )
     # Every action changes the status, so the quote row (and the version with it) is
     # always written.

@@ -191,11 +191,12 @@ def _cohort_leads(principal: Principal, period: Period, f: Filters) -> list[sa.C
 
 def _lead_steps(principal: Principal, period: Period, f: Filters) -> list[sa.Select[Any]]:
     """A lead's steps as (record, at, rank): created, first qualified, converted."""
-    converted = sa.or_(leads.c.status == LeadStatus.converted, leads.c.converted_at.is_not(None))
+    # Each instant bare, so the period selects it by its index; a lead that never reached
+    # the step has none and falls outside every period.
     reached = [
         (leads.c.created_at, sa.true()),
         (leads.c.qualified_at, leads.c.qualified_at.is_not(None)),
-        (sa.func.coalesce(leads.c.converted_at, leads.c.created_at), converted),
+        (leads.c.converted_at, leads.c.converted_at.is_not(None)),
     ]
     return [
         sa.select(
@@ -221,15 +222,17 @@ def _stage_where(principal: Principal, period: Period, f: Filters) -> list[sa.Co
 def _stage_steps(principal: Principal, period: Period, f: Filters) -> sa.Select[Any]:
     """A deal's first arrival at each stage as (record, at, rank); a deal converted from a
     lead is the lead's record, so the two count once."""
-    return (
-        sa.select(
-            sa.func.coalesce(deals.c.lead_id, stays.c.deal_id).label("record"),
-            stays.c.first_arrived_at.label("at"),
-            sa.case(STAGE_RANKS, value=stays.c.stage).label("rank"),
-        )
-        .select_from(stays.join(deals, deals.c.id == stays.c.deal_id))
-        .where(*_stage_where(principal, period, f))
+    # Looked up per arrival by the deal's key: a join would hash every deal of the company.
+    record = (
+        sa.select(sa.func.coalesce(deals.c.lead_id, deals.c.id))
+        .where(deals.c.id == stays.c.deal_id)
+        .scalar_subquery()
     )
+    return sa.select(
+        record.label("record"),
+        stays.c.first_arrived_at.label("at"),
+        sa.case(STAGE_RANKS, value=stays.c.stage).label("rank"),
+    ).where(*_stage_where(principal, period, f))
 
 
 def funnel_furthest(

@@ -38,15 +38,18 @@ async def test_a_quote_from_creation_to_acceptance(client, rep, deal_id):
         "quote.updated",
         "quote.updated",
         "quote.submitted",
+        "quote.approved",
         "quote.sent",
         "quote.accepted",
     ]
     assert {e["record_id"] for e in events} == {quote["id"]}
-    assert [e["record_version"] for e in events] == [1, 2, 3, 4, 5, 6]
+    # Within the author's authority the submit approves too: one version, both events.
+    assert [e["record_version"] for e in events] == [1, 2, 3, 4, 4, 5, 6]
     assert events[1]["changed_fields"] == ["title"]
-    submitted = events[3]
+    submitted, approved = events[3], events[4]
     assert (submitted["previous"]["status"], submitted["data"]["status"]) == ("draft", "approved")
     assert submitted["actor_id"] == str(rep.id) and submitted["origin"] is None
+    assert approved["data"] == submitted["data"] and approved["id"] != submitted["id"]
     assert events[-1]["data"] == {
         key: accepted[key] for key in events[-1]["data"] if key != "current_version"
     }
