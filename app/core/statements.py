@@ -135,7 +135,8 @@ ROWS_PREBUILT = 8
 
 
 def insert_rows(table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> Write | sa.Executable:
-    """One INSERT of several rows of the same columns: prebuilt for a few rows."""
+    """One INSERT of several rows of the same columns, inserted in their order (an
+    identity column numbers them so): prebuilt for a few rows."""
     if len(rows) == 1:
         return insert(table, rows[0])
     first = _split(rows[0])
@@ -148,12 +149,23 @@ def insert_rows(table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> Write | s
         columns, count = list(rows[0]), len(rows)
 
         def build(bind: Binder) -> sa.Executable:
-            return table.insert().values(
-                [
-                    _row(table, columns, expressions, _prefixed(bind, f"r{number}_"))
-                    for number in range(count)
-                ]
-            )
+            # INSERT ... SELECT of one SELECT a row, in their order: SQLAlchemy cannot
+            # cache-key a multi-row VALUES, so that would be compiled again every time.
+            selects = [
+                sa.select(
+                    sa.literal(number).label("_ordinal"),
+                    *(
+                        value.label(name)
+                        for name, value in _row(
+                            table, columns, expressions, _prefixed(bind, f"r{number}_")
+                        ).items()
+                    ),
+                )
+                for number in range(count)
+            ]
+            rows = sa.union_all(*selects).subquery("rows")
+            ordered = sa.select(*(rows.c[name] for name in columns)).order_by(rows.c._ordinal)
+            return table.insert().from_select(columns, ordered)
 
         shape = _SHAPES[key] = _kept(_SHAPES, Shape(build))
     parameters = {
