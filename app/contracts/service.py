@@ -23,9 +23,10 @@ from app.core.errors import Conflict, ErrorItem, InvalidInput
 from app.core.gates import enforce
 from app.core.pagination import SortKey
 from app.core.records import Records, change_writes
-from app.core.statements import Write, execute_together
+from app.core.statements import Write, execute_together, insert_rows
 from app.deals.service import move_stage
 from app.events.catalogue import EventType
+from app.events.outbox import event_values, events_table
 from app.quotes import repository as quotes_repo
 from app.rules.contracts import (
     CONFLICT_CODES,
@@ -161,10 +162,11 @@ async def store(
     and event. A change only under the contract still moves its version (its ETag covers
     the whole aggregate), with an entry but no contract event: the part's event tells.
     The contract row as it now is."""
-    note, was = None, None
+    note, was, part_writes = None, None, None
     if part is not None:
         note = {part.record_type: part.after}
         was = {part.record_type: part.before} if part.before is not None else None
+        part_writes = _part_change(conn, principal, contract["id"], part, job=job)
     updated = await CONTRACTS.save(
         conn,
         principal,
@@ -176,34 +178,32 @@ async def store(
         audit_note=note,
         audit_before=was,
         touch=part is not None,
-        companions=(lambda _: part_change_writes(conn, principal, contract["id"], part, job=job))
-        if part is not None
-        else None,
+        companions=(lambda _: [part_writes[0]]) if part_writes else None,
+        following=(lambda _: [part_writes[1]]) if part_writes else None,
     )
     await _refresh_due_dates(conn, updated, updated["updated_at"])
     return updated
 
 
-def part_change_writes(
+def _part_change(
     conn: AsyncConnection,
     principal: Principal,
     contract_id: uuid.UUID,
     part: PartChange,
     *,
     job: str | None = None,
-) -> list[Write | sa.Executable]:
-    """The part's audit entry and event; its data names the contract it belongs to, which
-    the API shows it under rather than in it."""
+) -> tuple[Write | sa.Executable, dict[str, Any]]:
+    """The part's audit entry, and its event's row; its data names the contract it
+    belongs to, which the API shows it under rather than in it."""
     owner = {"contract_id": contract_id}
-    return change_writes(
-        conn,
-        principal,
-        part.event,
-        {**part.after, **owner},
-        action=part.event.value.split(".", 1)[1],
-        before={**part.before, **owner} if part.before is not None else None,
-        job=job,
+    record = {**part.after, **owner}
+    before = {**part.before, **owner} if part.before is not None else None
+    action = part.event.value.split(".", 1)[1]
+    entity = part.event.record_type
+    audit = change_writes(
+        conn, principal, None, record, action=action, entity_type=entity, before=before
     )
+    return audit[0], event_values(conn, principal, part.event, record, before=before, job=job)
 
 
 async def record_part_change(
@@ -214,8 +214,9 @@ async def record_part_change(
     *,
     job: str | None = None,
 ) -> None:
-    """A part's change alone (its contract written apart)."""
-    await execute_together(conn, part_change_writes(conn, principal, contract_id, part, job=job))
+    """A part's change alone (its contract written apart): its entry and its event."""
+    audit, event = _part_change(conn, principal, contract_id, part, job=job)
+    await execute_together(conn, [audit, insert_rows(events_table, [event])])
 
 
 async def save(

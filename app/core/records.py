@@ -54,11 +54,14 @@ def change_writes(
     audit_note: Mapping[str, Any] | None = None,
     audit_before: Mapping[str, Any] | None = None,
     also: Sequence[EventType] = (),
+    following: Sequence[Mapping[str, Any]] = (),
 ) -> list[Write | sa.Executable]:
     """The audit entry and the event (none for `event` None: administration records are
     audited, not partner events) of one change, to write with whatever goes with it;
     `also` are further events the same change announces, after its own (a submit within
-    the author's authority is submitted, then approved).
+    the author's authority is submitted, then approved), and `following` the events of
+    the records it changed with it (`event_values` rows: a contract's delivery), after
+    those. All of them are one INSERT, so the feed has them in that order.
 
     `audit_note` adds fields kept beside the record (a quote's version...) to the entry's
     after side, and `audit_before` holds where they stood, for its before side."""
@@ -70,14 +73,14 @@ def change_writes(
             was = {**before, **{name: audit_before.get(name) for name in audit_note}}
     audit = audit_values(principal, action, entity, record["id"], before=was, after=after, at=at)
     writes: list[Write | sa.Executable] = [statements_insert(audit_table, audit)]
-    if event is not None:
-        # One INSERT for all the change's events: its rows take their feed positions in
-        # the order they are listed.
-        rows = [
-            event_values(conn, principal, announced, record, before=before, at=at, job=job)
-            for announced in (event, *also)
-        ]
-        writes.append(insert_rows(events_table, rows))
+    # One INSERT for all the change's events: its rows take their feed positions in the
+    # order they are listed (PostgreSQL runs the statements of one CTE in no set order).
+    rows = [
+        event_values(conn, principal, announced, record, before=before, at=at, job=job)
+        for announced in ((event, *also) if event is not None else ())
+    ]
+    if rows or following:
+        writes.append(insert_rows(events_table, [*rows, *following]))
     return writes
 
 
@@ -96,6 +99,7 @@ async def record_change(
     audit_note: Mapping[str, Any] | None = None,
     audit_before: Mapping[str, Any] | None = None,
     also: Sequence[EventType] = (),
+    following: Sequence[Mapping[str, Any]] = (),
 ) -> None:
     """The audit entry and the event of one change (`change_writes`), and the
     `companions` that belong to it (a deal's history row...): one round trip on
@@ -114,6 +118,7 @@ async def record_change(
         audit_note=audit_note,
         audit_before=audit_before,
         also=also,
+        following=following,
     )
     await execute_together(conn, [writes[0], *companions, *writes[1:]])
 
@@ -172,6 +177,7 @@ class Records:
         touch: bool = False,
         touched_event: EventType | None = None,
         also: Sequence[EventType] = (),
+        following: Callable[[Row], Sequence[Mapping[str, Any]]] | None = None,
     ) -> Row:
         """Write the change as a new version, with its audit entry and event. Fields set to
         the value they have are no change: a change that changes nothing writes nothing (no
@@ -204,6 +210,7 @@ class Records:
             audit_note=audit_note,
             audit_before=audit_before,
             also=also,
+            following=following(row) if following is not None else (),
             entity_type=self.record_type,
             before=current,
             at=at,

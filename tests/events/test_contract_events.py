@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from app.contracts.deadlines import deem_due_acceptances
 from app.core.clock import utcnow
+from app.events.outbox import events_table
 from app.models import AuditEntry
 from tests.contracts.conftest import customer_id, deal_id, manager, quote, rep, team
 from tests.contracts.helpers import (
@@ -59,7 +60,7 @@ async def test_a_contract_through_review_and_signing(client, rep, manager, quote
     assert (moved["type"], moved["data"]["stage"]) == ("deal.stage_changed", "implementation")
 
 
-async def test_deliveries_payments_and_acceptance(client, rep, manager, quote, deal_id):
+async def test_deliveries_payments_and_acceptance(client, conn, rep, manager, quote, deal_id):
     contract = await signed(client, rep, manager, quote)
     contract, delivery = await add(client, rep, contract, "deliveries", {})
     contract_events = len(await events_of(client, rep, contract["id"]))
@@ -77,6 +78,17 @@ async def test_deliveries_payments_and_acceptance(client, rep, manager, quote, d
     assert [(e["type"], e["data"]["status"]) for e in later] == [
         ("contract.updated", "in_delivery"),
         ("contract.updated", "delivered"),
+    ]
+    # One change, two records: the contract's event, then the delivery's, next to each
+    # other in the feed's order (read from the table: the feed's horizon is the server's).
+    ids = [uuid.UUID(contract["id"]), uuid.UUID(delivery["id"])]
+    order = sa.select(events_table.c.type).where(events_table.c.record_id.in_(ids))
+    feed = (await conn.execute(order.order_by(events_table.c.seq))).scalars().all()
+    first = feed.index("contract.updated")
+    assert feed[first - 1 : first + 2] == [
+        "delivery.scheduled",
+        "contract.updated",
+        "delivery.progressed",
     ]
 
     advance = contract["milestones"][0]
