@@ -8,11 +8,24 @@ from sqlalchemy.engine import Connection
 from alembic import context
 from app.core.config import get_settings
 from app.core.db import create_engine
+from app.core.observability import configure_logging
 from app.models import metadata
 
 config = context.config
-if config.config_file_name is not None and config.attributes.get("configure_logging", True):
-    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+
+def configure_migration_logging() -> None:
+    """The service's logging when its lines are JSON (every line must be), alembic.ini's
+    for the plain `alembic` command otherwise. `salesflow migrate` configures its own."""
+    if not config.attributes.get("configure_logging", True):
+        return
+    if get_settings().log_json:
+        configure_logging(get_settings())
+    elif config.config_file_name is not None:
+        fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+
+configure_migration_logging()
 
 
 def include_object(

@@ -13,17 +13,31 @@ from app.core.enums import Role
 cli = typer.Typer(help="Salesflow: the sales-process backend.", no_args_is_help=True)
 
 
-def _migrate_to_head() -> None:
+def _configured_settings() -> Settings:
+    """The settings, once this process logs as they say (`SALESFLOW_LOG_JSON`...)."""
+    from app.core.observability import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings)
+    return settings
+
+
+def _migrate_to_head(settings: Settings) -> None:
     from alembic import command
+    from app.core.observability import configure_logging
     from app.ops.migrations import alembic_config
 
-    command.upgrade(alembic_config(get_settings().database_url), "head")
+    configure_logging(settings)
+    config = alembic_config(settings.database_url)
+    # Configured above: alembic.ini's logging must not replace the service's.
+    config.attributes["configure_logging"] = False
+    command.upgrade(config, "head")
 
 
 @cli.command()
 def migrate() -> None:
     """Apply every pending database migration."""
-    _migrate_to_head()
+    _migrate_to_head(get_settings())
     typer.echo("database schema is at head")
 
 
@@ -41,15 +55,18 @@ def serve(
     """Apply migrations, then serve the API with uvicorn."""
     import uvicorn
 
+    from app.core.observability import logging_config
+
     settings = get_settings()
     if migrate_first:
-        _migrate_to_head()
+        _migrate_to_head(settings)
     uvicorn.run(
         "app.main:create_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
+        log_config=logging_config(settings),
         **serve_options(settings),
     )
 
@@ -66,7 +83,7 @@ def worker(
     sweep, the scheduled round, webhook fan-out and deliveries. Run as many as you like."""
     from app.jobs import engine
 
-    settings = get_settings()
+    settings = _configured_settings()
     if concurrency is not None:
         settings = settings.model_copy(update={"worker_concurrency": concurrency})
     engine.main(settings, name=name)
@@ -74,6 +91,9 @@ def worker(
 
 def serve_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's options that come from the settings.
+
+    On SIGTERM uvicorn stops accepting connections and gives the open requests
+    `SALESFLOW_SHUTDOWN_TIMEOUT_SECONDS` to finish before it cancels them.
 
     `X-Forwarded-For` and `X-Forwarded-Proto` are believed only from the proxies in
     `SALESFLOW_FORWARDED_ALLOW_IPS` (none by default): the client address they yield keys
@@ -84,6 +104,7 @@ def serve_options(settings: Settings) -> dict[str, Any]:
         "access_log": False,
         "proxy_headers": bool(settings.trusted_proxies),
         "forwarded_allow_ips": settings.trusted_proxies,
+        "timeout_graceful_shutdown": settings.shutdown_timeout_seconds,
     }
 
 
@@ -231,8 +252,7 @@ def sla_sweep() -> None:
 def _database():  # type: ignore[no-untyped-def]
     from app.core.db import Database, create_engine
 
-    settings = get_settings()
-    return Database(create_engine(settings))
+    return Database(create_engine(_configured_settings()))
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """create_app(): routers, middleware, error handlers — nothing else."""
 
 import asyncio
-import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,12 +17,13 @@ from app.contracts.router import router as contracts_router
 from app.core.config import Settings, get_settings
 from app.core.cors import OriginCORSMiddleware
 from app.core.db import Database, create_engine
-from app.core.observability import RequestContextMiddleware, configure_logging
+from app.core.observability import RequestContextMiddleware
 from app.core.problems import install_error_handlers
 from app.customers.router import router as customers_router
 from app.deals.router import router as deals_router
 from app.events.router import router as events_router
 from app.jobs.inprocess import run_forever as run_jobs_in_process
+from app.jobs.inprocess import stop as stop_jobs_in_process
 from app.leads.router import router as leads_router
 from app.ops.router import router as ops_router
 from app.policy.router import router as policy_router
@@ -65,6 +66,8 @@ ROUTERS = (
     webhooks_router,
 )
 
+log = logging.getLogger("salesflow")
+
 
 def operation_id(route: APIRoute) -> str:
     return route.name
@@ -80,16 +83,27 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        if jobs is not None:
-            jobs.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await jobs
-        await app.state.db.dispose()
+        await shut_down(jobs, app.state.db, app.state.settings.shutdown_timeout_seconds)
+
+
+async def shut_down(jobs: asyncio.Task[None] | None, db: Database, seconds: float) -> None:
+    """Stop the in-process jobs, then close the pool, within `seconds` in all. A job that
+    ignores its cancellation is left behind rather than allowed to hold the process."""
+    try:
+        async with asyncio.timeout(seconds):
+            if jobs is not None:
+                await stop_jobs_in_process(jobs)
+            await db.dispose()
+    except TimeoutError:
+        log.error(
+            "shutdown did not finish within %s s (SALESFLOW_SHUTDOWN_TIMEOUT_SECONDS): "
+            "stopping without waiting for the background jobs or the database pool",
+            seconds,
+        )
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
-    configure_logging(settings.log_level, settings.log_json)
     docs = settings.docs_exposed
     app = FastAPI(
         title="Salesflow",

@@ -6,11 +6,12 @@ missing or unreachable PostgreSQL fails the run instead of shrinking it.
 """
 
 import asyncio
+import logging
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import httpx
@@ -162,6 +163,34 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-un
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
+
+
+@contextmanager
+def logging_restored() -> Iterator[None]:
+    """The process's logging as it was before, whatever configuration the block applied
+    (`logging.config.dictConfig` replaces the root's handlers, pytest's among them). Used
+    inside a test, so pytest's handlers are those of the test's own phase."""
+    before = {logger: _logger_state(logger) for logger in _loggers()}
+    try:
+        yield
+    finally:
+        for logger in _loggers():
+            level, handlers, propagate, disabled = before.get(
+                logger, (logging.NOTSET, [], True, False)
+            )
+            logger.setLevel(level)
+            logger.handlers[:] = handlers
+            logger.propagate = propagate
+            logger.disabled = disabled
+
+
+def _loggers() -> list[logging.Logger]:
+    named = logging.getLogger().manager.loggerDict.values()
+    return [logging.getLogger(), *(each for each in named if isinstance(each, logging.Logger))]
+
+
+def _logger_state(logger: logging.Logger) -> tuple[int, list[logging.Handler], bool, bool]:
+    return logger.level, logger.handlers[:], logger.propagate, logger.disabled
 
 
 def unique_email(prefix: str = "user") -> str:

@@ -5,11 +5,13 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from pythonjsonlogger.json import JsonFormatter
 from typer.testing import CliRunner
 
 from app.cli import cli, serve_options
 from app.core.config import get_settings
 from app.core.enums import Role
+from app.core.observability import logging_config
 from tests.factories import make_user
 
 
@@ -86,3 +88,31 @@ async def test_the_account_is_still_limited_behind_a_trusted_proxy(app, settings
             for n in range(settings.login_max_failures + 1)
         ]
     assert statuses == [401] * settings.login_max_failures + [429]
+
+
+def test_serve_gives_uvicorn_the_shutdown_timeout(monkeypatch):
+    runs: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **options: runs.append(options))
+    monkeypatch.setenv("SALESFLOW_SHUTDOWN_TIMEOUT_SECONDS", "7.5")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["serve", "--no-migrate"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert runs[0]["timeout_graceful_shutdown"] == 7.5
+
+
+def test_serve_hands_uvicorn_the_service_logging(monkeypatch):
+    runs: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **options: runs.append(options))
+    monkeypatch.setenv("SALESFLOW_LOG_JSON", "true")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["serve", "--no-migrate"])
+        expected = logging_config(get_settings())
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert runs[0]["log_config"] == expected
+    assert expected["formatters"]["line"]["()"] is JsonFormatter

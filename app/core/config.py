@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     db_client_timeout_margin_ms: int = Field(default=1_000, ge=0)
     db_echo: bool = False
     ready_timeout_seconds: float = Field(default=3.0, gt=0)
+    # On SIGTERM, open requests get this long to finish (then uvicorn cancels them), and
+    # then stopping the in-process jobs and closing the pool gets this long again; a
+    # `salesflow worker` gives its running jobs this long, then aborts them.
+    shutdown_timeout_seconds: float = Field(default=20.0, gt=0)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False

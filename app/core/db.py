@@ -37,7 +37,7 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
     if url.startswith("sqlite"):
         # SQLite keeps NUMERIC as REAL; 18-digit cents stay exact well past any amount here.
         warnings.filterwarnings("ignore", r"Dialect sqlite\+aiosqlite does \*not\* support Decimal")
-        engine = create_async_engine(url, echo=settings.db_echo)
+        engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
         return engine
@@ -46,7 +46,6 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
         server_settings["statement_timeout"] = str(settings.db_statement_timeout_ms)
     engine = create_async_engine(
         url,
-        echo=settings.db_echo,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,

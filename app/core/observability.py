@@ -6,17 +6,19 @@ a task and a copy per request, which the hot read paths cannot afford.
 """
 
 import contextvars
-import json
 import logging
+import logging.config
 import re
-import sys
 import time
 import uuid
 from typing import Any
 
 from prometheus_client import Counter, Histogram
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.config import Settings
 from app.core.errors import PROBLEM_JSON, problem_body
 from app.core.json import dumps
 
@@ -66,42 +68,64 @@ def security_headers(hsts_seconds: int) -> tuple[tuple[bytes, bytes], ...]:
     return (*COMMON_HEADERS, (b"strict-transport-security", f"max-age={hsts_seconds}".encode()))
 
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "request_id": request_id_var.get(),
-        }
-        for key in ("method", "path", "status", "duration_ms"):
-            if hasattr(record, key):
-                entry[key] = getattr(record, key)
-        if record.exc_info:
-            entry["exc_info"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
-
-
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
         return True
 
 
-def configure_logging(level: str, as_json: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(RequestIdFilter())
-    if as_json:
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
-        )
-    root = logging.getLogger("salesflow")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+# A JSON line's leading keys; what a record carries in `extra` (the access line's fields)
+# follows them.
+JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s"
+JSON_KEYS = {"asctime": "ts", "levelname": "level", "name": "logger"}
+# uvicorn repeats each message with terminal colours in `extra`: no use in a JSON line.
+JSON_SKIPPED = (*RESERVED_ATTRS, "color_message")
+
+
+def logging_config(settings: Settings) -> dict[str, Any]:
+    """The logging of every process the service runs (API workers, `salesflow worker`,
+    migrations), for `logging.config.dictConfig` and uvicorn's `log_config`: one handler
+    on the root, so the service's, uvicorn's, alembic's and the libraries' lines all come
+    out alike (JSON with `SALESFLOW_LOG_JSON`)."""
+    level = settings.log_level
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": RequestIdFilter}},
+        "formatters": {"line": _json_formatter() if settings.log_json else {"format": TEXT_FORMAT}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "filters": ["request_id"],
+                "formatter": "line",
+            }
+        },
+        "root": {"level": "WARNING", "handlers": ["stderr"]},
+        "loggers": {
+            "salesflow": {"level": level},
+            "uvicorn": {"level": level},  # uvicorn.error and uvicorn.access
+            "alembic": {"level": "INFO"},
+            # SALESFLOW_DB_ECHO: statements at INFO, through this handler (the engine's own
+            # `echo` would add a handler of its own, in its own format).
+            "sqlalchemy.engine": {"level": "INFO" if settings.db_echo else "WARNING"},
+        },
+    }
+
+
+def _json_formatter() -> dict[str, Any]:
+    return {
+        "()": JsonFormatter,
+        "fmt": JSON_FIELDS,
+        "datefmt": "%Y-%m-%dT%H:%M:%S%z",
+        "rename_fields": JSON_KEYS,
+        "reserved_attrs": JSON_SKIPPED,
+    }
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.config.dictConfig(logging_config(settings))
 
 
 class RequestContextMiddleware:
@@ -209,12 +233,27 @@ class RequestContextMiddleware:
                 status,
                 seconds * 1000,
                 extra={
+                    "principal_id": _principal_id(scope),
+                    "client": _client_address(scope),
                     "method": method,
+                    "route": template,
                     "path": scope["path"],
                     "status": status,
                     "duration_ms": round(seconds * 1000, 2),
                 },
             )
+
+
+def _principal_id(scope: Scope) -> str | None:
+    """Who the request authenticated as (`request.state.principal`), if anyone."""
+    principal = scope.get("state", {}).get("principal")
+    return str(principal.id) if principal is not None else None
+
+
+def _client_address(scope: Scope) -> str | None:
+    """The peer's address, or the client's as named by a trusted proxy (uvicorn)."""
+    client = scope.get("client")
+    return client[0] if client else None
 
 
 def _request_id(scope: Scope) -> str:

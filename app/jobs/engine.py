@@ -161,6 +161,8 @@ async def run_worker(settings: Settings, *, name: str | None = None) -> None:
                 delete_jobs="successful",
                 additional_context={CONTEXT_KEY: job_context},
                 stalled_worker_timeout=STALLED_AFTER_SECONDS,
+                # On SIGTERM, running jobs get this long to finish before they are aborted.
+                shutdown_graceful_timeout=settings.shutdown_timeout_seconds,
             )
     finally:
         await db.dispose()

@@ -71,3 +71,13 @@ async def run_forever(app_state: Any) -> None:
                     log.exception("%s failed; trying again in %s s", name, period)
                 due[name] = time.monotonic() + period
             await asyncio.sleep(max(0.0, min(due.values()) - time.monotonic()))
+
+
+async def stop(jobs: asyncio.Task[None]) -> None:
+    """Cancel the loop and wait until it has ended, however long; the caller bounds it."""
+    jobs.cancel()
+    # Not `await jobs`: a deadline around that would pass its cancellation on to the loop
+    # and go on waiting for it; a deadline around asyncio.wait ends the wait.
+    await asyncio.wait({jobs})
+    if not jobs.cancelled() and jobs.exception() is not None:
+        log.error("the background jobs had stopped on an error", exc_info=jobs.exception())

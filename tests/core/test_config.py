@@ -95,3 +95,9 @@ def test_the_default_phone_region_is_china_and_must_be_a_known_region():
     assert Settings(default_phone_region="us", _env_file=None).default_phone_region == "US"
     with pytest.raises(ValidationError, match="SALESFLOW_DEFAULT_PHONE_REGION"):
         Settings(default_phone_region="XX", _env_file=None)
+
+
+def test_the_shutdown_timeout_defaults_to_20_s_and_must_be_positive():
+    assert Settings(_env_file=None).shutdown_timeout_seconds == 20
+    with pytest.raises(ValidationError, match="shutdown_timeout_seconds"):
+        Settings(shutdown_timeout_seconds=0, _env_file=None)

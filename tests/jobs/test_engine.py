@@ -6,6 +6,7 @@ import uuid
 from collections import Counter
 from datetime import timedelta
 
+import procrastinate
 import pytest
 import sqlalchemy as sa
 
@@ -144,6 +145,18 @@ async def test_one_waiting_delivery_run_per_endpoint_now_and_one_later(engine, j
             (f"webhooks:{other}:now", str(other)),
         ]
     )
+
+
+async def test_the_worker_gives_running_jobs_the_shutdown_timeout(job_settings, monkeypatch):
+    asked: list[dict[str, object]] = []
+
+    async def run_worker_async(self, **options):  # type: ignore[no-untyped-def]
+        asked.append(options)
+
+    monkeypatch.setattr(procrastinate.App, "run_worker_async", run_worker_async)
+    stopping = job_settings.model_copy(update={"shutdown_timeout_seconds": 7.5})
+    await jobs_engine.run_worker(stopping)
+    assert asked[0]["shutdown_graceful_timeout"] == 7.5
 
 
 def test_the_worker_refuses_sqlite():
