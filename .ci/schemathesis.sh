@@ -45,4 +45,4 @@ token=$(curl -sf -d "username=${email}" -d "password=${password}" \
   --seed 20261125 \
   --workers 1 \
   --exclude-path /api/v1/auth/token \
-  --max-time 300
+  --max-time 240
