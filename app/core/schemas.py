@@ -5,6 +5,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 import orjson
+import pycountry
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -70,8 +71,23 @@ Percent = Annotated[
     _PERCENT_JSON,
 ]
 """A percentage as input: 0..100 with at most two decimals."""
+# ISO 4217's codes as pycountry ships them (the funds and metals codes included).
+CURRENCY_CODES = frozenset(currency.alpha_3 for currency in pycountry.currencies)
+
+
+def _iso_4217(code: str) -> str:
+    if code not in CURRENCY_CODES:
+        raise PydanticCustomError(
+            "unknown_currency", "{code} is not an ISO 4217 currency code", {"code": code}
+        )
+    return code
+
+
 Currency = Annotated[
-    str, StringConstraints(pattern=r"^[A-Z]{3}$"), Field(examples=["CNY"], description="ISO 4217")
+    str,
+    StringConstraints(pattern=r"^[A-Z]{3}$"),
+    AfterValidator(_iso_4217),
+    Field(examples=["CNY"], description="An ISO 4217 currency code, e.g. CNY, USD, EUR."),
 ]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(max_length=4000)]

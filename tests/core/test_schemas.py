@@ -110,3 +110,19 @@ async def test_every_percentage_in_a_response_is_a_two_decimal_string(client):
             key,
             prop,
         )
+
+
+async def test_a_currency_must_be_an_iso_4217_code(client, conn, rep):
+    made_up = await client.post(
+        "/api/v1/customers", json={"name": "Zed Ltd", "currency": "ZZZ"}, headers=rep.headers
+    )
+    assert made_up.status_code == 422, made_up.text
+    (item,) = made_up.json()["errors"]
+    assert (item["code"], item["field"]) == ("unknown_currency", "currency")
+    assert "ZZZ" in item["message"]
+    for code in ("USD", "EUR", "CNY"):
+        real = await client.post(
+            "/api/v1/customers", json={"name": f"{code} Ltd", "currency": code}, headers=rep.headers
+        )
+        assert real.status_code == 201, real.text
+        assert real.json()["currency"] == code
