@@ -22,11 +22,11 @@ from app.core.enums import ContractStatus, DealStage, QuoteStatus
 from app.core.errors import Conflict, ErrorItem, InvalidInput
 from app.core.gates import enforce
 from app.core.pagination import SortKey
-from app.core.records import Records, change_writes
-from app.core.statements import Write, execute_together, insert_rows
+from app.core.records import Records, action_of, change_writes, record_change
+from app.core.statements import Write
 from app.deals.service import move_stage
 from app.events.catalogue import EventType
-from app.events.outbox import event_values, events_table
+from app.events.outbox import event_values
 from app.quotes import repository as quotes_repo
 from app.rules.contracts import (
     CONFLICT_CODES,
@@ -162,11 +162,21 @@ async def store(
     and event. A change only under the contract still moves its version (its ETag covers
     the whole aggregate), with an entry but no contract event: the part's event tells.
     The contract row as it now is."""
-    note, was, part_writes = None, None, None
+    note, was, audited, announced = None, None, None, None
     if part is not None:
         note = {part.record_type: part.after}
         was = {part.record_type: part.before} if part.before is not None else None
-        part_writes = _part_change(conn, principal, contract["id"], part, job=job)
+        record, before = _as_recorded(contract["id"], part)
+        entity, action_name = part.event.record_type, action_of(part.event)
+
+        def audited(_: Row) -> list[Write | sa.Executable]:
+            return change_writes(
+                conn, principal, None, record, action=action_name, entity_type=entity, before=before
+            )
+
+        def announced(_: Row) -> list[dict[str, Any]]:
+            return [event_values(conn, principal, part.event, record, before=before, job=job)]
+
     updated = await CONTRACTS.save(
         conn,
         principal,
@@ -178,32 +188,19 @@ async def store(
         audit_note=note,
         audit_before=was,
         touch=part is not None,
-        companions=(lambda _: [part_writes[0]]) if part_writes else None,
-        following=(lambda _: [part_writes[1]]) if part_writes else None,
+        companions=audited,
+        following=announced,
     )
     await _refresh_due_dates(conn, updated, updated["updated_at"])
     return updated
 
 
-def _part_change(
-    conn: AsyncConnection,
-    principal: Principal,
-    contract_id: uuid.UUID,
-    part: PartChange,
-    *,
-    job: str | None = None,
-) -> tuple[Write | sa.Executable, dict[str, Any]]:
-    """The part's audit entry, and its event's row; its data names the contract it
-    belongs to, which the API shows it under rather than in it."""
+def _as_recorded(contract_id: uuid.UUID, part: PartChange) -> tuple[Row, Row | None]:
+    """The part after and before its change as its entry and event show it: naming the
+    contract it belongs to, which the API shows it under rather than in it."""
     owner = {"contract_id": contract_id}
-    record = {**part.after, **owner}
     before = {**part.before, **owner} if part.before is not None else None
-    action = part.event.value.split(".", 1)[1]
-    entity = part.event.record_type
-    audit = change_writes(
-        conn, principal, None, record, action=action, entity_type=entity, before=before
-    )
-    return audit[0], event_values(conn, principal, part.event, record, before=before, job=job)
+    return {**part.after, **owner}, before
 
 
 async def record_part_change(
@@ -215,8 +212,10 @@ async def record_part_change(
     job: str | None = None,
 ) -> None:
     """A part's change alone (its contract written apart): its entry and its event."""
-    audit, event = _part_change(conn, principal, contract_id, part, job=job)
-    await execute_together(conn, [audit, insert_rows(events_table, [event])])
+    record, before = _as_recorded(contract_id, part)
+    await record_change(
+        conn, principal, part.event, record, action=action_of(part.event), before=before, job=job
+    )
 
 
 async def save(

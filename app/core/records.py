@@ -206,7 +206,7 @@ class Records:
             principal,
             event,
             row,
-            action=action or _action(event),
+            action=action or action_of(event),
             audit_note=audit_note,
             audit_before=audit_before,
             also=also,
@@ -269,13 +269,14 @@ async def archive(
     )
 
 
-def _action(event: EventType | None) -> str:
+def action_of(event: EventType | None) -> str:
     """The audit trail names an action as its event does, without the record type."""
     return event.value.split(".", 1)[1] if event is not None else "update"
 
 
 __all__ = [
     "Records",
+    "action_of",
     "archive",
     "change_writes",
     "execute_together",

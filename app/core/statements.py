@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import CursorResult
@@ -30,6 +30,7 @@ Binder = Callable[[str, Any], sa.BindParameter[Any]]
 # Shapes and combined statements are kept per key; keys come from code paths, so there are
 # few, and the bound only matters if a caller builds rows of ever new columns.
 _MAX_CACHED = 1024
+_Built = TypeVar("_Built")
 
 
 class Shape:
@@ -107,17 +108,14 @@ def _one_row(
     """A write of one row's `values`, whose shape `make(row, bind)` builds from the row's
     bound values; `identity` are the parameters that find the row."""
     names, expressions, parameters = _split(values)
+    columns = list(values)
+
+    def build(bind: Binder) -> sa.Executable:
+        statement = make(_row(table, columns, expressions, bind), bind)
+        return statement.returning(*returning) if returning else statement
+
     key = (kind, table.name, names, tuple(column.name for column in returning))
-    shape = _SHAPES.get(key)
-    if shape is None:
-        columns = list(values)
-
-        def build(bind: Binder) -> sa.Executable:
-            statement = make(_row(table, columns, expressions, bind), bind)
-            return statement.returning(*returning) if returning else statement
-
-        shape = _SHAPES[key] = _kept(_SHAPES, Shape(build))
-    return Write(shape, {**parameters, **identity})
+    return Write(_cached(_SHAPES, key, lambda: Shape(build)), {**parameters, **identity})
 
 
 def insert(
@@ -139,35 +137,31 @@ def insert_rows(table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> Write | s
     identity column numbers them so): prebuilt for a few rows."""
     if len(rows) == 1:
         return insert(table, rows[0])
-    first = _split(rows[0])
     if len(rows) > ROWS_PREBUILT or any(tuple(row) != tuple(rows[0]) for row in rows):
         return table.insert().values(list(rows))
-    names, expressions, _ = first
-    key = ("insert rows", table.name, names, len(rows))
-    shape = _SHAPES.get(key)
-    if shape is None:
-        columns, count = list(rows[0]), len(rows)
+    names, expressions, _ = _split(rows[0])
+    columns, count = list(rows[0]), len(rows)
 
-        def build(bind: Binder) -> sa.Executable:
-            # INSERT ... SELECT of one SELECT a row, in their order: SQLAlchemy cannot
-            # cache-key a multi-row VALUES, so that would be compiled again every time.
-            selects = [
-                sa.select(
-                    sa.literal(number).label("_ordinal"),
-                    *(
-                        value.label(name)
-                        for name, value in _row(
-                            table, columns, expressions, _prefixed(bind, f"r{number}_")
-                        ).items()
-                    ),
-                )
-                for number in range(count)
-            ]
-            rows = sa.union_all(*selects).subquery("rows")
-            ordered = sa.select(*(rows.c[name] for name in columns)).order_by(rows.c._ordinal)
-            return table.insert().from_select(columns, ordered)
+    def build(bind: Binder) -> sa.Executable:
+        # INSERT ... SELECT of one SELECT a row, in their order: SQLAlchemy cannot
+        # cache-key a multi-row VALUES, so that would be compiled again every time.
+        selects = [
+            sa.select(
+                sa.literal(number).label("_ordinal"),
+                *(
+                    value.label(name)
+                    for name, value in _row(
+                        table, columns, expressions, _prefixed(bind, f"r{number}_")
+                    ).items()
+                ),
+            )
+            for number in range(count)
+        ]
+        union = sa.union_all(*selects).subquery("rows")
+        ordered = sa.select(*(union.c[name] for name in columns)).order_by(union.c._ordinal)
+        return table.insert().from_select(columns, ordered)
 
-        shape = _SHAPES[key] = _kept(_SHAPES, Shape(build))
+    shape = _cached(_SHAPES, ("insert rows", table.name, names, count), lambda: Shape(build))
     parameters = {
         f"r{number}_{name}": value
         for number, row in enumerate(rows)
@@ -228,11 +222,15 @@ def update_by_id(
     return _one_row("update", table, values, returning, make, {"ident": ident})
 
 
-def _kept(cache: dict[Any, Any], shape: Any) -> Any:
-    """Keep a cache of shapes bounded (a new entry may be any caller's dynamic shape)."""
-    if len(cache) >= _MAX_CACHED:
-        cache.clear()
-    return shape
+def _cached(cache: dict[Any, _Built], key: Any, make: Callable[[], _Built]) -> _Built:
+    """The cache's entry for `key`, made on first use; the cache stays bounded (a new key
+    may come from any caller's dynamic shape)."""
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= _MAX_CACHED:
+            cache.clear()
+        found = cache[key] = make()
+    return found
 
 
 _COMBINED: dict[tuple[Shape, ...], sa.Executable] = {}
@@ -256,9 +254,7 @@ async def execute_together(
             parameters.update(statement.parameters(f"w{number}_"))
     if all(isinstance(statement, Write) for statement in statements):
         key = tuple(statement.shape for statement in statements)  # type: ignore[union-attr]
-        combined = _COMBINED.get(key)
-        if combined is None:
-            combined = _COMBINED[key] = _kept(_COMBINED, _combine(statements))
+        combined = _cached(_COMBINED, key, lambda: _combine(statements))
         await conn.execute(combined, parameters)
         return
     await conn.execute(_combine(statements), parameters)
